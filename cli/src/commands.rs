@@ -1,0 +1,309 @@
+//! One function per subcommand, each using only the core's public API.
+
+use crate::args::{Cli, Command, ExportFormat, PasscodeAction};
+use crate::session::{self, now, PasscodeSource};
+use crate::Failure;
+use countersign_core::vault::{AddReport, ProfileUpdate};
+use countersign_core::{AuthenticatorError, Profile, Vault};
+use serde_json::json;
+use std::io::{BufRead, Write};
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    let path = session::vault_path(cli.vault)?;
+    let reads_stdin = matches!(&cli.command, Command::Add(a) if a.uri.as_deref() == Some("-"));
+    if reads_stdin && cli.passcode_stdin {
+        return Err(Failure::new(
+            "add - reads URIs from stdin; give the passcode in $COUNTERSIGN_PASSCODE instead of --passcode-stdin",
+        ));
+    }
+    let mut passcodes = PasscodeSource::new(cli.passcode_stdin)?;
+    let vault = session::open(&path)?;
+    if let Command::Passcode { action } = &cli.command {
+        return passcode(&vault, action, &mut passcodes);
+    }
+    session::unlock(&vault, &mut passcodes)?;
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Add(a) => {
+            if let Some(img) = a.qr {
+                let uris = decode_qr(&img)?;
+                add_texts(&vault, uris.iter().map(String::as_str), &mut out)
+            } else if a.uri.as_deref() == Some("-") {
+                let lines: Vec<String> = std::io::stdin().lock().lines().collect::<Result<_, _>>()?;
+                add_texts(&vault, lines.iter().map(String::as_str), &mut out)
+            } else {
+                add_texts(&vault, a.uri.as_deref().into_iter(), &mut out)
+            }
+        }
+        Command::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
+            add_texts(&vault, text.lines(), &mut out)
+        }
+        Command::Codes { query, at, json } => codes(&vault, query.as_deref(), at.unwrap_or_else(now), json, &mut out),
+        Command::Next { id } => {
+            let p = resolve(&vault, &id)?;
+            let code = vault.hotp_advance(&p.id, now())?;
+            writeln!(out, "{}", code.code)?;
+            Ok(())
+        }
+        Command::List { json } => list(&vault, json, &mut out),
+        Command::Rename { id, issuer, account } => {
+            if issuer.is_none() && account.is_none() {
+                return Err(Failure::new("rename needs --issuer and/or --account"));
+            }
+            let p = resolve(&vault, &id)?;
+            let p = vault.update(
+                &p.id,
+                ProfileUpdate {
+                    issuer,
+                    account,
+                    ..ProfileUpdate::default()
+                },
+                now(),
+            )?;
+            writeln!(out, "renamed {} to {}", short(&p.id), p.display_name())?;
+            Ok(())
+        }
+        Command::Remove { id } => {
+            let p = resolve(&vault, &id)?;
+            vault.remove(&p.id)?;
+            writeln!(out, "removed {} {}", short(&p.id), p.display_name())?;
+            Ok(())
+        }
+        Command::Export { format } => match format {
+            ExportFormat::Otpauth => {
+                for uri in vault.export_uris()? {
+                    writeln!(out, "{}", &*uri)?;
+                }
+                Ok(())
+            }
+        },
+        Command::Qr { id } => {
+            let p = resolve(&vault, &id)?;
+            let uri = vault.export_uri(&p.id)?;
+            let qr = qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M)
+                .map_err(|e| Failure::new(format!("cannot make a QR code: {e}")))?;
+            let art = qr
+                .render::<qrcode::render::unicode::Dense1x2>()
+                .dark_color(qrcode::render::unicode::Dense1x2::Light)
+                .light_color(qrcode::render::unicode::Dense1x2::Dark)
+                .quiet_zone(true)
+                .build();
+            writeln!(out, "{art}\n{}", p.display_name())?;
+            Ok(())
+        }
+        Command::Watch => crate::watch::run(&vault),
+        Command::Passcode { .. } => Ok(()),
+    }
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// Finds a profile by full id or unique prefix (at least 4 characters).
+fn resolve(vault: &Vault, id: &str) -> Result<Profile, Failure> {
+    let all = vault.list()?;
+    if let Some(p) = all.iter().find(|p| p.id == id) {
+        return Ok(p.clone());
+    }
+    if id.len() < 4 {
+        return Err(Failure::new(format!("no profile with id {id}")));
+    }
+    let mut hits = all.into_iter().filter(|p| p.id.starts_with(id));
+    match (hits.next(), hits.next()) {
+        (Some(p), None) => Ok(p),
+        (Some(_), Some(_)) => Err(Failure::new(format!("id prefix {id} is ambiguous"))),
+        (None, _) => Err(Failure::new(format!("no profile with id {id}"))),
+    }
+}
+
+/// Adds every URI in `texts` (blank lines and `#` comments skipped) in one
+/// transaction. Fails (exit 1) when nothing was added and something was
+/// skipped; otherwise reports skips as warnings.
+fn add_texts<'a>(vault: &Vault, texts: impl Iterator<Item = &'a str>, out: &mut impl Write) -> Result<(), Failure> {
+    let mut inputs = Vec::new();
+    let mut origin = Vec::new();
+    for (n, line) in texts.enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match countersign_core::uri::parse_any(line) {
+            Ok(countersign_core::uri::ParsedUri::Single(p)) => {
+                inputs.push(Ok(p));
+                origin.push(n + 1);
+            }
+            Ok(countersign_core::uri::ParsedUri::Migration(m)) => {
+                for e in m.entries {
+                    inputs.push(e.map_err(AuthenticatorError::from));
+                    origin.push(n + 1);
+                }
+            }
+            Err(e) => {
+                inputs.push(Err(AuthenticatorError::from(e)));
+                origin.push(n + 1);
+            }
+        }
+    }
+    if inputs.is_empty() {
+        return Err(Failure::new("no URI given"));
+    }
+    let single = inputs.len() == 1;
+    let AddReport { added, skipped } = vault.add_results(inputs, now())?;
+    for p in &added {
+        writeln!(out, "added {} {}", short(&p.id), p.display_name())?;
+    }
+    if added.is_empty() && single {
+        if let Some(s) = skipped.first() {
+            return Err(Failure::new(s.error.to_string()));
+        }
+    }
+    for s in &skipped {
+        eprintln!("countersign: skipped entry {} (line {}): {}", s.index + 1, origin.get(s.index).copied().unwrap_or(0), s.error);
+    }
+    if added.is_empty() && !skipped.is_empty() {
+        let all_dupes = skipped.iter().all(|s| matches!(s.error, AuthenticatorError::Duplicate { .. }));
+        return Err(Failure::new(if all_dupes {
+            format!("nothing added: all {} entries are already in the vault", skipped.len())
+        } else {
+            format!("nothing added: {} entries skipped", skipped.len())
+        }));
+    }
+    if !skipped.is_empty() {
+        writeln!(out, "added {}, skipped {}", added.len(), skipped.len())?;
+    }
+    Ok(())
+}
+
+fn decode_qr(path: &std::path::Path) -> Result<Vec<String>, Failure> {
+    let img = image::open(path)
+        .map_err(|e| Failure::new(format!("cannot read image {}: {e}", path.display())))?
+        .to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let mut found = Vec::new();
+    for grid in prepared.detect_grids() {
+        if let Ok((_, content)) = grid.decode() {
+            found.push(content);
+        }
+    }
+    if found.is_empty() {
+        return Err(Failure::new(format!("no readable QR code in {}", path.display())));
+    }
+    Ok(found)
+}
+
+fn profile_json(p: &Profile) -> serde_json::Value {
+    json!({
+        "id": p.id,
+        "issuer": p.issuer,
+        "account": p.account,
+        "type": p.params.otp_type.as_str(),
+        "algorithm": p.params.algorithm.as_str(),
+        "digits": p.params.digits,
+        "period": p.params.period,
+        "counter": p.params.counter,
+        "group": p.group,
+        "favorite": p.favorite,
+        "note": p.note,
+    })
+}
+
+fn codes(vault: &Vault, query: Option<&str>, at: i64, as_json: bool, out: &mut impl Write) -> Result<(), Failure> {
+    let profiles = match query {
+        Some(q) => vault.search(q)?,
+        None => vault.list()?,
+    };
+    let mut all: std::collections::HashMap<String, countersign_core::Code> =
+        vault.codes_at(at)?.into_iter().map(|pc| (pc.id, pc.code)).collect();
+    let rows: Vec<(Profile, countersign_core::Code)> = profiles
+        .into_iter()
+        .filter_map(|p| all.remove(&p.id).map(|c| (p, c)))
+        .collect();
+    if as_json {
+        let arr: Vec<_> = rows
+            .iter()
+            .map(|(p, c)| {
+                let mut v = profile_json(p);
+                v["code"] = json!(c.code);
+                v["valid_for_s"] = json!(c.valid_for_s);
+                v
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&arr).map_err(|e| Failure::new(e.to_string()))?)?;
+        return Ok(());
+    }
+    if rows.is_empty() {
+        writeln!(out, "no profiles{}", if query.is_some() { " match" } else { " yet: add one with `countersign add URI`" })?;
+        return Ok(());
+    }
+    let width = rows.iter().map(|(p, _)| p.display_name().chars().count()).max().unwrap_or(0).min(48);
+    for (p, c) in rows {
+        let left = if p.params.otp_type.is_time_based() {
+            format!("{:>3}s", c.valid_for_s)
+        } else {
+            format!("#{}", c.counter)
+        };
+        writeln!(out, "{}  {:<width$}  {:>10}  {}", short(&p.id), p.display_name(), c.code, left)?;
+    }
+    Ok(())
+}
+
+fn list(vault: &Vault, as_json: bool, out: &mut impl Write) -> Result<(), Failure> {
+    let profiles = vault.list()?;
+    if as_json {
+        let arr: Vec<_> = profiles.iter().map(profile_json).collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&arr).map_err(|e| Failure::new(e.to_string()))?)?;
+        return Ok(());
+    }
+    for p in profiles {
+        writeln!(
+            out,
+            "{}  {}  {} {} {}d",
+            short(&p.id),
+            p.display_name(),
+            p.params.otp_type.as_str(),
+            p.params.algorithm.as_str(),
+            p.params.digits
+        )?;
+    }
+    Ok(())
+}
+
+fn passcode(vault: &Vault, action: &PasscodeAction, src: &mut PasscodeSource) -> Result<(), Failure> {
+    let t = now();
+    let has = vault.unlock_methods()?.passcode;
+    match action {
+        PasscodeAction::Set => {
+            if has {
+                return Err(Failure::new("a passcode is already set; use `passcode change`"));
+            }
+            vault.unlock(None, t)?;
+            let new = src.next("New passcode (4-8 digits)", false)?;
+            vault.set_passcode(&new, t)?;
+            println!("passcode set");
+        }
+        PasscodeAction::Change => {
+            if !has {
+                return Err(Failure::new("no passcode is set; use `passcode set`"));
+            }
+            let old = src.next("Current passcode", false)?;
+            vault.unlock(Some(&old), t)?;
+            let new = src.next("New passcode (4-8 digits)", false)?;
+            vault.change_passcode(&old, &new, t)?;
+            println!("passcode changed");
+        }
+        PasscodeAction::Remove => {
+            if !has {
+                return Err(Failure::new("no passcode is set"));
+            }
+            let cur = src.next("Current passcode", false)?;
+            vault.unlock(Some(&cur), t)?;
+            vault.remove_passcode(&cur, t)?;
+            println!("passcode removed");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! Countersign core: everything an authenticator does that is not UI.
+//!
+//! - [`otp`]: HOTP/TOTP/Steam code generation, pure functions of time.
+//! - [`uri`]: `otpauth://` and Google Authenticator `otpauth-migration://` parsing and writing.
+//! - [`vault`]: the encrypted SQLite vault, key slots and the passcode gate.
+//!
+//! The crate is plain Rust: no FFI types, no global state, no hidden clock.
+//! The shells reach it through `countersign-ffi`, the CLI directly; both use
+//! only what is exported here. Errors shells can act on are
+//! [`AuthenticatorError`]; richer internal errors map into it in one place
+//! (`error.rs`).
+
+pub mod otp;
+pub mod profile;
+pub mod secret;
+pub mod error;
+pub mod uri;
+pub mod vault;
+
+pub use otp::{Algorithm, Code, Generator, OtpParams, OtpType};
+pub use profile::{NewProfile, Profile};
+pub use secret::SecretBytes;
+pub use error::AuthenticatorError;
+pub use vault::{KeyProtector, ProtectorError, Settings, SoftwareKeyProtector, Vault};

@@ -1,0 +1,655 @@
+//! The encrypted vault: one long-lived object per vault file.
+//!
+//! [`Vault`] owns the SQLite connection and, while unlocked, the data key and
+//! the decrypted profiles with their keyed code generators. `lock()` drops
+//! (and zeroizes) all of it. Every user action is one SQLite transaction that
+//! also rewrites the authenticated manifest, so a crash leaves either the old
+//! or the new state, and rows changed behind our back are detected.
+//!
+//! Concurrency: all state sits behind one mutex. The [`KeyProtector`] (which
+//! may show a biometric prompt, or be Swift/Kotlin code) is only ever called
+//! with that mutex released. The on-disk format is in `docs/vault-format.md`.
+
+mod crypto;
+mod manifest;
+mod passcode;
+mod profiles;
+mod protector;
+mod record;
+mod schema;
+mod settings;
+
+pub use passcode::{wait_after, FREE_ATTEMPTS, MAX_WAIT_S};
+pub use profiles::{AddReport, ProfileCode, ProfileUpdate, Skipped, MAX_PROFILES};
+pub use protector::{KeyProtector, ProtectorError, SoftwareKeyProtector};
+pub use schema::SCHEMA_VERSION;
+pub use settings::{Settings, MAX_CLOCK_OFFSET_S, MAX_REAUTH_TIMEOUT_S};
+
+use crate::error::{AuthenticatorError, VaultError};
+use crypto::{aad, hex, Purpose, SealKey, VAULT_ID_LEN};
+use manifest::{Digests, MANIFEST_INFO};
+use passcode::{Lockout, Verifier, VERIFIER_INFO};
+use profiles::Entry;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use zeroize::Zeroizing;
+
+type Result<T, E = AuthenticatorError> = std::result::Result<T, E>;
+
+/// Failed-attempt state, readable while locked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockoutStatus {
+    /// Wrong passcodes since the last successful unlock.
+    pub failed_attempts: u32,
+    /// Seconds until a passcode attempt is accepted (0: now).
+    pub retry_after_s: u64,
+}
+
+/// How a vault can be unlocked, readable while locked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnlockMethods {
+    /// A passcode is set and required.
+    pub passcode: bool,
+    /// A biometric slot exists.
+    pub biometrics: bool,
+}
+
+/// An encrypted authenticator vault.
+pub struct Vault {
+    path: PathBuf,
+    protector: Arc<dyn KeyProtector>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+struct State {
+    conn: Connection,
+    vault_id: [u8; VAULT_ID_LEN],
+    unlocked: Option<Unlocked>,
+    backgrounded_at: Option<i64>,
+}
+
+/// Everything that exists only while unlocked.
+struct Unlocked {
+    key: SealKey,
+    manifest_key: Zeroizing<[u8; 32]>,
+    verifier_key: Zeroizing<[u8; 32]>,
+    generation: u64,
+    digests: Digests,
+    settings: Settings,
+    entries: Vec<Entry>,
+}
+
+const META_VAULT_ID: &str = "vault_id";
+const META_MANIFEST: &str = "manifest";
+const META_SETTINGS: &str = "settings";
+const META_PASSCODE: &str = "passcode";
+const META_LOCKOUT: &str = "lockout";
+const SLOT_PLATFORM: &str = "platform";
+const SLOT_BIOMETRIC: &str = "biometric";
+
+fn slot_alias(vault_id: &[u8; VAULT_ID_LEN], kind: &str) -> String {
+    format!("countersign.vault.{}.{}", hex(vault_id), kind)
+}
+
+impl Vault {
+    /// Creates a new vault at `path` (which must not exist), with its data key
+    /// wrapped by `protector`. The file appears atomically: either a complete
+    /// vault is at `path` or nothing is.
+    pub fn create(path: &Path, protector: Arc<dyn KeyProtector>, now: i64) -> Result<Self> {
+        Self::create_inner(path, protector, now).map_err(Into::into)
+    }
+
+    fn create_inner(path: &Path, protector: Arc<dyn KeyProtector>, now: i64) -> Result<Self, VaultError> {
+        if path.exists() {
+            return Err(VaultError::AlreadyExists);
+        }
+        let mut vault_id = [0u8; VAULT_ID_LEN];
+        crypto::random_bytes(&mut vault_id)?;
+        let dek = crypto::random_key()?;
+        let key = SealKey::new(&dek[..])?;
+        let alias = slot_alias(&vault_id, SLOT_PLATFORM);
+        let wrapped = protector.wrap(&alias, &dek[..], false)?;
+
+        let mut staging = path.as_os_str().to_owned();
+        staging.push(format!(".creating-{}", hex(&vault_id[..4])));
+        let staging = PathBuf::from(staging);
+        let built = (|| -> Result<(), VaultError> {
+            let conn = schema::create(&staging)?;
+            let manifest_key = key.subkey(MANIFEST_INFO, &vault_id)?;
+            let settings_blob = key.seal(
+                &aad(Purpose::Settings, "", &vault_id),
+                &serde_json::to_vec(&Settings::default()).map_err(|e| VaultError::Invalid(e.to_string()))?,
+            )?;
+            let digests = Digests {
+                settings: Digests::of(&settings_blob),
+                ..Digests::default()
+            };
+            let tx = conn.unchecked_transaction()?;
+            put_meta(&tx, META_VAULT_ID, &vault_id)?;
+            put_meta(&tx, META_SETTINGS, &settings_blob)?;
+            put_meta(&tx, META_MANIFEST, &digests.encode(&manifest_key[..], 1))?;
+            tx.execute(
+                "INSERT INTO key_slots (id, kind, alias, wrapped, created_at) VALUES (?1, ?1, ?2, ?3, ?4)",
+                params![SLOT_PLATFORM, alias, wrapped, now],
+            )?;
+            tx.commit()?;
+            // Closing checkpoints the WAL into the main file.
+            conn.close().map_err(|(_, e)| VaultError::Sqlite(e))?;
+            sync_file(&staging)?;
+            // hard_link refuses to replace: a vault created concurrently wins.
+            std::fs::hard_link(&staging, path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    VaultError::AlreadyExists
+                } else {
+                    VaultError::Io(e)
+                }
+            })?;
+            sync_dir(path);
+            Ok(())
+        })();
+        // The staging file never held anything but this new, empty vault.
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = staging.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+        built?;
+        Self::open_inner(path, protector)
+    }
+
+    /// Opens an existing vault, locked. A file that is not a readable vault is
+    /// reported as [`AuthenticatorError::VaultUnreadable`] and left untouched.
+    pub fn open(path: &Path, protector: Arc<dyn KeyProtector>) -> Result<Self> {
+        Self::open_inner(path, protector).map_err(Into::into)
+    }
+
+    fn open_inner(path: &Path, protector: Arc<dyn KeyProtector>) -> Result<Self, VaultError> {
+        let conn = schema::open(path)?;
+        let id = get_meta(&conn, META_VAULT_ID)?.ok_or_else(|| VaultError::Corrupt("vault id missing".into()))?;
+        let vault_id: [u8; VAULT_ID_LEN] = id
+            .as_slice()
+            .try_into()
+            .map_err(|_| VaultError::Corrupt("vault id malformed".into()))?;
+        Ok(Self {
+            path: path.to_owned(),
+            protector,
+            state: Mutex::new(State {
+                conn,
+                vault_id,
+                unlocked: None,
+                backgrounded_at: None,
+            }),
+        })
+    }
+
+    /// Opens the vault at `path`, creating it first if no file exists there.
+    pub fn open_or_create(path: &Path, protector: Arc<dyn KeyProtector>, now: i64) -> Result<Self> {
+        if path.exists() {
+            Self::open(path, protector)
+        } else {
+            match Self::create(path, protector.clone(), now) {
+                // Lost a creation race: open the winner's vault.
+                Err(AuthenticatorError::InvalidInput { .. }) if path.exists() => Self::open(path, protector),
+                other => other,
+            }
+        }
+    }
+
+    /// The vault file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn state(&self) -> Result<MutexGuard<'_, State>, VaultError> {
+        self.state.lock().map_err(|_| VaultError::Poisoned)
+    }
+
+    /// True while locked (no keys in memory).
+    pub fn is_locked(&self) -> bool {
+        self.state.lock().map(|s| s.unlocked.is_none()).unwrap_or(true)
+    }
+
+    /// Drops all keys and decrypted data.
+    pub fn lock(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.unlocked = None;
+        }
+    }
+
+    /// What unlocking needs (readable while locked).
+    pub fn unlock_methods(&self) -> Result<UnlockMethods> {
+        let s = self.state()?;
+        let passcode = get_meta(&s.conn, META_PASSCODE).map_err(AuthenticatorError::from)?.is_some();
+        let biometrics = slot(&s.conn, SLOT_BIOMETRIC).map_err(AuthenticatorError::from)?.is_some();
+        Ok(UnlockMethods { passcode, biometrics })
+    }
+
+    /// Failed attempts and the current wait (readable while locked).
+    pub fn lockout_status(&self, now: i64) -> Result<LockoutStatus> {
+        let s = self.state()?;
+        let mut l = read_lockout(&s.conn)?;
+        if l.reanchor(now) {
+            write_lockout(&s.conn, &l)?;
+        }
+        Ok(LockoutStatus {
+            failed_attempts: l.failed,
+            retry_after_s: l.retry_after(now),
+        })
+    }
+
+    /// Unlocks with the platform slot and, if one is set, the passcode.
+    ///
+    /// A wrong passcode is counted (persistently) and answered with
+    /// [`AuthenticatorError::WrongPasscode`]; while a wait is in force every
+    /// attempt gets [`AuthenticatorError::LockedOut`] without being checked.
+    pub fn unlock(&self, passcode: Option<&str>, now: i64) -> Result<()> {
+        self.unlock_inner(passcode, now).map_err(Into::into)
+    }
+
+    fn unlock_inner(&self, passcode: Option<&str>, now: i64) -> Result<(), VaultError> {
+        if let Some(p) = passcode {
+            passcode::check_format(p)?;
+        }
+        let (alias, wrapped) = {
+            let s = self.state()?;
+            if s.unlocked.is_some() && passcode.is_none() {
+                return Ok(());
+            }
+            check_lockout(&s.conn, now)?;
+            slot(&s.conn, SLOT_PLATFORM)?.ok_or_else(|| VaultError::Corrupt("platform key slot missing".into()))?
+        };
+        // Never call the protector with the state lock held.
+        let dek = self.protector.unwrap(&alias, &wrapped)?;
+        let mut s = self.state()?;
+        let unlocked = load_unlocked(&s.conn, &s.vault_id, dek.expose())?;
+        let verifier = read_verifier(&s.conn, &s.vault_id, &unlocked)?;
+        match (verifier, passcode) {
+            (None, None) => {}
+            (None, Some(_)) => return Err(VaultError::PasscodeNotSet),
+            (Some(_), None) => return Err(VaultError::PasscodeRequired),
+            (Some(v), Some(p)) => {
+                // Re-check under the same lock that records the result, so
+                // parallel attempts cannot slip past the backoff.
+                check_lockout(&s.conn, now)?;
+                if !v.matches(&unlocked.verifier_key[..], p) {
+                    let retry_after_s = record_failure(&s.conn, now)?;
+                    return Err(VaultError::WrongPasscode { retry_after_s });
+                }
+                reset_lockout(&s.conn)?;
+            }
+        }
+        s.unlocked = Some(unlocked);
+        s.backgrounded_at = None;
+        Ok(())
+    }
+
+    /// Unlocks through the biometric slot (the protector shows the prompt).
+    /// Success also clears the failed-passcode counter.
+    pub fn unlock_with_biometrics(&self, now: i64) -> Result<()> {
+        let _ = now;
+        let run = || -> Result<(), VaultError> {
+            let (alias, wrapped) = {
+                let s = self.state()?;
+                slot(&s.conn, SLOT_BIOMETRIC)?
+                    .ok_or_else(|| VaultError::Invalid("biometric unlock is not enabled".into()))?
+            };
+            let dek = self.protector.unwrap(&alias, &wrapped)?;
+            let mut s = self.state()?;
+            let unlocked = load_unlocked(&s.conn, &s.vault_id, dek.expose())?;
+            reset_lockout(&s.conn)?;
+            s.unlocked = Some(unlocked);
+            s.backgrounded_at = None;
+            Ok(())
+        };
+        run().map_err(Into::into)
+    }
+
+    /// Adds a biometric slot: the data key wrapped by a platform key that
+    /// requires user authentication. Needs the vault unlocked.
+    pub fn enable_biometrics(&self, now: i64) -> Result<()> {
+        let run = || -> Result<(), VaultError> {
+            let (alias, dek) = {
+                let s = self.state()?;
+                let u = s.unlocked.as_ref().ok_or(VaultError::Locked)?;
+                (slot_alias(&s.vault_id, SLOT_BIOMETRIC), Zeroizing::new(*u.key.raw()))
+            };
+            let wrapped = self.protector.wrap(&alias, &dek[..], true)?;
+            let s = self.state()?;
+            s.conn.execute(
+                "INSERT OR REPLACE INTO key_slots (id, kind, alias, wrapped, created_at) VALUES (?1, ?1, ?2, ?3, ?4)",
+                params![SLOT_BIOMETRIC, alias, wrapped, now],
+            )?;
+            Ok(())
+        };
+        run().map_err(Into::into)
+    }
+
+    /// Removes the biometric slot and deletes its platform key.
+    pub fn disable_biometrics(&self) -> Result<()> {
+        let run = || -> Result<(), VaultError> {
+            let alias = {
+                let s = self.state()?;
+                let alias = slot(&s.conn, SLOT_BIOMETRIC)?.map(|(a, _)| a);
+                s.conn.execute("DELETE FROM key_slots WHERE id = ?1", params![SLOT_BIOMETRIC])?;
+                alias
+            };
+            if let Some(a) = alias {
+                self.protector.delete(&a)?;
+            }
+            Ok(())
+        };
+        run().map_err(Into::into)
+    }
+
+    /// The app went to the background at `now`.
+    pub fn on_background(&self, now: i64) {
+        if let Ok(mut s) = self.state.lock() {
+            s.backgrounded_at = Some(now);
+            let immediate = s.unlocked.as_ref().is_some_and(|u| u.settings.reauth_timeout_s == 0);
+            if immediate {
+                s.unlocked = None;
+            }
+        }
+    }
+
+    /// The app came back at `now`. Locks (and returns true) if it was away
+    /// for at least the re-authentication timeout.
+    pub fn on_foreground(&self, now: i64) -> bool {
+        let Ok(mut s) = self.state.lock() else {
+            return true;
+        };
+        let away = s.backgrounded_at.take().map(|t| now.saturating_sub(t));
+        if let (Some(away), Some(u)) = (away, s.unlocked.as_ref()) {
+            // A clock that jumped backwards also locks.
+            if away < 0 || away >= i64::from(u.settings.reauth_timeout_s) {
+                s.unlocked = None;
+            }
+        }
+        s.unlocked.is_none()
+    }
+
+    /// Sets the first passcode. Needs the vault unlocked and no passcode set.
+    pub fn set_passcode(&self, new: &str, now: i64) -> Result<()> {
+        let _ = now;
+        let run = || -> Result<(), VaultError> {
+            passcode::check_format(new)?;
+            let mut s = self.state()?;
+            if get_meta(&s.conn, META_PASSCODE)?.is_some() {
+                return Err(VaultError::PasscodeAlreadySet);
+            }
+            write_verifier(&mut s, Some(new))
+        };
+        run().map_err(Into::into)
+    }
+
+    /// Changes the passcode. The old one is checked (and counted) like an unlock.
+    pub fn change_passcode(&self, old: &str, new: &str, now: i64) -> Result<()> {
+        let run = || -> Result<(), VaultError> {
+            passcode::check_format(old)?;
+            passcode::check_format(new)?;
+            let mut s = self.state()?;
+            verify_current(&s, old, now)?;
+            write_verifier(&mut s, Some(new))
+        };
+        run().map_err(Into::into)
+    }
+
+    /// Removes the passcode after checking it.
+    pub fn remove_passcode(&self, current: &str, now: i64) -> Result<()> {
+        let run = || -> Result<(), VaultError> {
+            passcode::check_format(current)?;
+            let mut s = self.state()?;
+            verify_current(&s, current, now)?;
+            write_verifier(&mut s, None)
+        };
+        run().map_err(Into::into)
+    }
+
+    /// Checks the passcode of an unlocked vault (e.g. before showing a
+    /// secret), with the same counting and backoff as unlocking.
+    pub fn verify_passcode(&self, passcode: &str, now: i64) -> Result<()> {
+        let run = || -> Result<(), VaultError> {
+            passcode::check_format(passcode)?;
+            let s = self.state()?;
+            verify_current(&s, passcode, now)
+        };
+        run().map_err(Into::into)
+    }
+
+    /// The current settings. Needs the vault unlocked.
+    pub fn settings(&self) -> Result<Settings> {
+        let s = self.state()?;
+        Ok(s.unlocked.as_ref().ok_or(VaultError::Locked)?.settings)
+    }
+
+    /// Replaces the settings (validated; one transaction).
+    pub fn update_settings(&self, new: Settings) -> Result<()> {
+        let run = || -> Result<(), VaultError> {
+            new.validate().map_err(VaultError::Invalid)?;
+            let mut s = self.state()?;
+            let vault_id = s.vault_id;
+            let State { conn, unlocked, .. } = &mut *s;
+            let u = unlocked.as_mut().ok_or(VaultError::Locked)?;
+            let json = serde_json::to_vec(&new).map_err(|e| VaultError::Invalid(e.to_string()))?;
+            let blob = u.key.seal(&aad(Purpose::Settings, "", &vault_id), &json)?;
+            let old = u.digests.settings;
+            u.digests.settings = Digests::of(&blob);
+            let res = commit_with_manifest(conn, u, |tx| put_meta(tx, META_SETTINGS, &blob));
+            match res {
+                Ok(()) => {
+                    u.settings = new;
+                    Ok(())
+                }
+                Err(e) => {
+                    u.digests.settings = old;
+                    Err(e)
+                }
+            }
+        };
+        run().map_err(Into::into)
+    }
+
+    /// Sets the clock offset applied to every code (seconds).
+    pub fn set_clock_offset(&self, offset_s: i64) -> Result<()> {
+        let mut s = self.settings()?;
+        s.clock_offset_s = offset_s;
+        self.update_settings(s)
+    }
+
+    /// The manifest generation (increments with every write); a shell may
+    /// mirror it in platform storage to detect whole-file rollback.
+    pub fn generation(&self) -> Result<u64> {
+        let s = self.state()?;
+        Ok(s.unlocked.as_ref().ok_or(VaultError::Locked)?.generation)
+    }
+}
+
+fn sync_file(path: &Path) -> Result<(), VaultError> {
+    std::fs::File::open(path)?.sync_all()?;
+    Ok(())
+}
+
+fn sync_dir(path: &Path) {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+fn put_meta(conn: &Connection, key: &str, value: &[u8]) -> Result<(), VaultError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+fn get_meta(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>, VaultError> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0))
+        .optional()?)
+}
+
+fn slot(conn: &Connection, kind: &str) -> Result<Option<(String, Vec<u8>)>, VaultError> {
+    Ok(conn
+        .query_row(
+            "SELECT alias, wrapped FROM key_slots WHERE id = ?1",
+            params![kind],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+fn read_lockout(conn: &Connection) -> Result<Lockout, VaultError> {
+    match get_meta(conn, META_LOCKOUT)? {
+        None => Ok(Lockout::default()),
+        Some(b) => serde_json::from_slice(&b).map_err(|_| VaultError::Corrupt("lockout record malformed".into())),
+    }
+}
+
+fn write_lockout(conn: &Connection, l: &Lockout) -> Result<(), VaultError> {
+    let json = serde_json::to_vec(l).map_err(|e| VaultError::Invalid(e.to_string()))?;
+    put_meta(conn, META_LOCKOUT, &json)
+}
+
+fn check_lockout(conn: &Connection, now: i64) -> Result<(), VaultError> {
+    let mut l = read_lockout(conn)?;
+    if l.reanchor(now) {
+        write_lockout(conn, &l)?;
+    }
+    match l.retry_after(now) {
+        0 => Ok(()),
+        retry_after_s => Err(VaultError::LockedOut { retry_after_s }),
+    }
+}
+
+fn record_failure(conn: &Connection, now: i64) -> Result<u64, VaultError> {
+    let mut l = read_lockout(conn)?;
+    l.record_failure(now);
+    write_lockout(conn, &l)?;
+    Ok(l.retry_after(now))
+}
+
+fn reset_lockout(conn: &Connection) -> Result<(), VaultError> {
+    if read_lockout(conn)? != Lockout::default() {
+        write_lockout(conn, &Lockout::default())?;
+    }
+    Ok(())
+}
+
+fn read_verifier(conn: &Connection, vault_id: &[u8; VAULT_ID_LEN], u: &Unlocked) -> Result<Option<Verifier>, VaultError> {
+    match get_meta(conn, META_PASSCODE)? {
+        None => Ok(None),
+        Some(blob) => {
+            let plain = u.key.open(&aad(Purpose::Passcode, "", vault_id), &blob, "passcode verifier")?;
+            Verifier::from_bytes(&plain).map(Some)
+        }
+    }
+}
+
+fn verify_current(s: &State, passcode: &str, now: i64) -> Result<(), VaultError> {
+    let u = s.unlocked.as_ref().ok_or(VaultError::Locked)?;
+    let v = read_verifier(&s.conn, &s.vault_id, u)?.ok_or(VaultError::PasscodeNotSet)?;
+    check_lockout(&s.conn, now)?;
+    if v.matches(&u.verifier_key[..], passcode) {
+        reset_lockout(&s.conn)
+    } else {
+        let retry_after_s = record_failure(&s.conn, now)?;
+        Err(VaultError::WrongPasscode { retry_after_s })
+    }
+}
+
+fn write_verifier(s: &mut State, new: Option<&str>) -> Result<(), VaultError> {
+    let vault_id = s.vault_id;
+    let State { conn, unlocked, .. } = s;
+    let u = unlocked.as_mut().ok_or(VaultError::Locked)?;
+    let blob = match new {
+        Some(p) => {
+            let v = Verifier::new(&u.verifier_key[..], p)?;
+            Some(u.key.seal(&aad(Purpose::Passcode, "", &vault_id), &v.to_bytes())?)
+        }
+        None => None,
+    };
+    let old = u.digests.passcode;
+    u.digests.passcode = blob.as_deref().map(Digests::of);
+    let res = commit_with_manifest(conn, u, |tx| {
+        match &blob {
+            Some(b) => put_meta(tx, META_PASSCODE, b)?,
+            None => {
+                tx.execute("DELETE FROM meta WHERE key = ?1", params![META_PASSCODE])?;
+            }
+        }
+        reset_lockout(tx)
+    });
+    if res.is_err() {
+        u.digests.passcode = old;
+    }
+    res
+}
+
+/// Runs `f` and the manifest update in one transaction, bumping the
+/// generation only if it commits. `u.digests` must already describe the
+/// state after `f`.
+fn commit_with_manifest(
+    conn: &Connection,
+    u: &mut Unlocked,
+    f: impl FnOnce(&Connection) -> Result<(), VaultError>,
+) -> Result<(), VaultError> {
+    let generation = u.generation + 1;
+    let tx = conn.unchecked_transaction()?;
+    f(&tx)?;
+    put_meta(&tx, META_MANIFEST, &u.digests.encode(&u.manifest_key[..], generation))?;
+    tx.commit()?;
+    u.generation = generation;
+    Ok(())
+}
+
+/// Decrypts everything with the data key and checks the manifest.
+fn load_unlocked(conn: &Connection, vault_id: &[u8; VAULT_ID_LEN], dek: &[u8]) -> Result<Unlocked, VaultError> {
+    let key = SealKey::new(dek)?;
+    let manifest_key = key.subkey(MANIFEST_INFO, vault_id)?;
+    let verifier_key = key.subkey(VERIFIER_INFO, vault_id)?;
+    let settings_blob = get_meta(conn, META_SETTINGS)?.ok_or_else(|| VaultError::Tampered("settings missing".into()))?;
+    let settings_plain = key.open(&aad(Purpose::Settings, "", vault_id), &settings_blob, "settings")?;
+    let settings: Settings =
+        serde_json::from_slice(&settings_plain).map_err(|_| VaultError::Corrupt("settings malformed".into()))?;
+    let passcode_blob = get_meta(conn, META_PASSCODE)?;
+    let mut digests = Digests {
+        settings: Digests::of(&settings_blob),
+        passcode: passcode_blob.as_deref().map(Digests::of),
+        ..Digests::default()
+    };
+    let mut entries = Vec::new();
+    let mut stmt = conn.prepare_cached("SELECT id, payload FROM profiles")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        let payload: Vec<u8> = row.get(1)?;
+        let plain = key.open(&aad(Purpose::Profile, &id, vault_id), &payload, "profile")?;
+        let profile = record::decode(&id, &plain)?;
+        digests.profiles.insert(id, Digests::of(&payload));
+        entries.push(Entry::new(profile)?);
+    }
+    let stored = get_meta(conn, META_MANIFEST)?.ok_or_else(|| VaultError::Tampered("manifest missing".into()))?;
+    let generation = digests.verify(&manifest_key[..], &stored)?;
+    profiles::sort_entries(&mut entries);
+    Ok(Unlocked {
+        key,
+        manifest_key,
+        verifier_key,
+        generation,
+        digests,
+        settings,
+        entries,
+    })
+}
+
+#[cfg(test)]
+mod tests;
