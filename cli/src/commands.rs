@@ -30,7 +30,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 let uris = decode_qr(&img)?;
                 add_texts(&vault, uris.iter().map(String::as_str), &mut out)
             } else if a.uri.as_deref() == Some("-") {
-                let lines: Vec<String> = std::io::stdin().lock().lines().collect::<Result<_, _>>()?;
+                let lines: Vec<String> =
+                    std::io::stdin().lock().lines().collect::<Result<_, _>>()?;
                 add_texts(&vault, lines.iter().map(String::as_str), &mut out)
             } else {
                 add_texts(&vault, a.uri.as_deref().into_iter(), &mut out)
@@ -41,7 +42,13 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
             add_texts(&vault, text.lines(), &mut out)
         }
-        Command::Codes { query, at, json } => codes(&vault, query.as_deref(), at.unwrap_or_else(now), json, &mut out),
+        Command::Codes { query, at, json } => codes(
+            &vault,
+            query.as_deref(),
+            at.unwrap_or_else(now),
+            json,
+            &mut out,
+        ),
         Command::Next { id } => {
             let p = resolve(&vault, &id)?;
             let code = vault.hotp_advance(&p.id, now())?;
@@ -49,7 +56,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::List { json } => list(&vault, json, &mut out),
-        Command::Rename { id, issuer, account } => {
+        Command::Rename {
+            id,
+            issuer,
+            account,
+        } => {
             if issuer.is_none() && account.is_none() {
                 return Err(Failure::new("rename needs --issuer and/or --account"));
             }
@@ -83,8 +94,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Qr { id } => {
             let p = resolve(&vault, &id)?;
             let uri = vault.export_uri(&p.id)?;
-            let qr = qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M)
-                .map_err(|e| Failure::new(format!("cannot make a QR code: {e}")))?;
+            let qr =
+                qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M)
+                    .map_err(|e| Failure::new(format!("cannot make a QR code: {e}")))?;
             let art = qr
                 .render::<qrcode::render::unicode::Dense1x2>()
                 .dark_color(qrcode::render::unicode::Dense1x2::Light)
@@ -123,7 +135,11 @@ fn resolve(vault: &Vault, id: &str) -> Result<Profile, Failure> {
 /// Adds every URI in `texts` (blank lines and `#` comments skipped) in one
 /// transaction. Fails (exit 1) when nothing was added and something was
 /// skipped; otherwise reports skips as warnings.
-fn add_texts<'a>(vault: &Vault, texts: impl Iterator<Item = &'a str>, out: &mut impl Write) -> Result<(), Failure> {
+fn add_texts<'a>(
+    vault: &Vault,
+    texts: impl Iterator<Item = &'a str>,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
     let mut inputs = Vec::new();
     let mut origin = Vec::new();
     for (n, line) in texts.enumerate() {
@@ -162,12 +178,22 @@ fn add_texts<'a>(vault: &Vault, texts: impl Iterator<Item = &'a str>, out: &mut 
         }
     }
     for s in &skipped {
-        eprintln!("countersign: skipped entry {} (line {}): {}", s.index + 1, origin.get(s.index).copied().unwrap_or(0), s.error);
+        eprintln!(
+            "countersign: skipped entry {} (line {}): {}",
+            s.index + 1,
+            origin.get(s.index).copied().unwrap_or(0),
+            s.error
+        );
     }
     if added.is_empty() && !skipped.is_empty() {
-        let all_dupes = skipped.iter().all(|s| matches!(s.error, AuthenticatorError::Duplicate { .. }));
+        let all_dupes = skipped
+            .iter()
+            .all(|s| matches!(s.error, AuthenticatorError::Duplicate { .. }));
         return Err(Failure::new(if all_dupes {
-            format!("nothing added: all {} entries are already in the vault", skipped.len())
+            format!(
+                "nothing added: all {} entries are already in the vault",
+                skipped.len()
+            )
         } else {
             format!("nothing added: {} entries skipped", skipped.len())
         }));
@@ -190,7 +216,10 @@ fn decode_qr(path: &std::path::Path) -> Result<Vec<String>, Failure> {
         }
     }
     if found.is_empty() {
-        return Err(Failure::new(format!("no readable QR code in {}", path.display())));
+        return Err(Failure::new(format!(
+            "no readable QR code in {}",
+            path.display()
+        )));
     }
     Ok(found)
 }
@@ -211,13 +240,22 @@ fn profile_json(p: &Profile) -> serde_json::Value {
     })
 }
 
-fn codes(vault: &Vault, query: Option<&str>, at: i64, as_json: bool, out: &mut impl Write) -> Result<(), Failure> {
+fn codes(
+    vault: &Vault,
+    query: Option<&str>,
+    at: i64,
+    as_json: bool,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
     let profiles = match query {
         Some(q) => vault.search(q)?,
         None => vault.list()?,
     };
-    let mut all: std::collections::HashMap<String, countersign_core::Code> =
-        vault.codes_at(at)?.into_iter().map(|pc| (pc.id, pc.code)).collect();
+    let mut all: std::collections::HashMap<String, countersign_core::Code> = vault
+        .codes_at(at)?
+        .into_iter()
+        .map(|pc| (pc.id, pc.code))
+        .collect();
     let rows: Vec<(Profile, countersign_core::Code)> = profiles
         .into_iter()
         .filter_map(|p| all.remove(&p.id).map(|c| (p, c)))
@@ -232,21 +270,45 @@ fn codes(vault: &Vault, query: Option<&str>, at: i64, as_json: bool, out: &mut i
                 v
             })
             .collect();
-        writeln!(out, "{}", serde_json::to_string_pretty(&arr).map_err(|e| Failure::new(e.to_string()))?)?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&arr).map_err(|e| Failure::new(e.to_string()))?
+        )?;
         return Ok(());
     }
     if rows.is_empty() {
-        writeln!(out, "no profiles{}", if query.is_some() { " match" } else { " yet: add one with `countersign add URI`" })?;
+        writeln!(
+            out,
+            "no profiles{}",
+            if query.is_some() {
+                " match"
+            } else {
+                " yet: add one with `countersign add URI`"
+            }
+        )?;
         return Ok(());
     }
-    let width = rows.iter().map(|(p, _)| p.display_name().chars().count()).max().unwrap_or(0).min(48);
+    let width = rows
+        .iter()
+        .map(|(p, _)| p.display_name().chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(48);
     for (p, c) in rows {
         let left = if p.params.otp_type.is_time_based() {
             format!("{:>3}s", c.valid_for_s)
         } else {
             format!("#{}", c.counter)
         };
-        writeln!(out, "{}  {:<width$}  {:>10}  {}", short(&p.id), p.display_name(), c.code, left)?;
+        writeln!(
+            out,
+            "{}  {:<width$}  {:>10}  {}",
+            short(&p.id),
+            p.display_name(),
+            c.code,
+            left
+        )?;
     }
     Ok(())
 }
@@ -255,7 +317,11 @@ fn list(vault: &Vault, as_json: bool, out: &mut impl Write) -> Result<(), Failur
     let profiles = vault.list()?;
     if as_json {
         let arr: Vec<_> = profiles.iter().map(profile_json).collect();
-        writeln!(out, "{}", serde_json::to_string_pretty(&arr).map_err(|e| Failure::new(e.to_string()))?)?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&arr).map_err(|e| Failure::new(e.to_string()))?
+        )?;
         return Ok(());
     }
     for p in profiles {
@@ -272,13 +338,19 @@ fn list(vault: &Vault, as_json: bool, out: &mut impl Write) -> Result<(), Failur
     Ok(())
 }
 
-fn passcode(vault: &Vault, action: &PasscodeAction, src: &mut PasscodeSource) -> Result<(), Failure> {
+fn passcode(
+    vault: &Vault,
+    action: &PasscodeAction,
+    src: &mut PasscodeSource,
+) -> Result<(), Failure> {
     let t = now();
     let has = vault.unlock_methods()?.passcode;
     match action {
         PasscodeAction::Set => {
             if has {
-                return Err(Failure::new("a passcode is already set; use `passcode change`"));
+                return Err(Failure::new(
+                    "a passcode is already set; use `passcode change`",
+                ));
             }
             vault.unlock(None, t)?;
             let new = src.next("New passcode (4-8 digits)", false)?;

@@ -23,7 +23,8 @@ pub fn vault_path(flag: Option<PathBuf>) -> Result<PathBuf, Failure> {
     let dir = dirs::data_dir()
         .ok_or_else(|| Failure::new("no data directory; pass --vault PATH"))?
         .join("countersign");
-    std::fs::create_dir_all(&dir).map_err(|e| Failure::new(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::new(format!("cannot create {}: {e}", dir.display())))?;
     Ok(dir.join("vault.db"))
 }
 
@@ -45,17 +46,19 @@ impl PasscodeSource {
         } else {
             None
         };
-        Ok(Self { stdin_lines, next: 0 })
+        Ok(Self {
+            stdin_lines,
+            next: 0,
+        })
     }
 
     /// The next passcode: a stdin line, `$COUNTERSIGN_PASSCODE` (for the
     /// unlock passcode only), or a prompt on the terminal.
     pub fn next(&mut self, prompt: &str, allow_env: bool) -> Result<Zeroizing<String>, Failure> {
         if let Some(lines) = &self.stdin_lines {
-            let line = lines
-                .get(self.next)
-                .cloned()
-                .ok_or_else(|| Failure::new(format!("--passcode-stdin: missing line for \"{prompt}\"")))?;
+            let line = lines.get(self.next).cloned().ok_or_else(|| {
+                Failure::new(format!("--passcode-stdin: missing line for \"{prompt}\""))
+            })?;
             self.next += 1;
             return Ok(line);
         }
@@ -66,7 +69,11 @@ impl PasscodeSource {
         }
         rpassword::prompt_password(format!("{prompt}: "))
             .map(|p| Zeroizing::new(p.trim().to_owned()))
-            .map_err(|e| Failure::new(format!("cannot read the passcode ({e}); use --passcode-stdin")))
+            .map_err(|e| {
+                Failure::new(format!(
+                    "cannot read the passcode ({e}); use --passcode-stdin"
+                ))
+            })
     }
 }
 

@@ -22,8 +22,11 @@ fn run_in(vault: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     use std::io::Write;
     let mut cmd = Command::new(BIN);
     cmd.arg("--vault").arg(vault).args(args);
-    cmd.env_remove("COUNTERSIGN_VAULT").env_remove("COUNTERSIGN_PASSCODE");
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.env_remove("COUNTERSIGN_VAULT")
+        .env_remove("COUNTERSIGN_PASSCODE");
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     {
         let mut si = child.stdin.take().unwrap();
@@ -43,12 +46,20 @@ impl Env {
     }
     fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
-        assert!(o.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8(o.stdout).unwrap()
     }
     fn codes_json(&self, at: i64) -> Vec<serde_json::Value> {
         let s = self.ok(&["codes", "--at", &at.to_string(), "--json"]);
-        serde_json::from_str::<serde_json::Value>(&s).unwrap().as_array().unwrap().clone()
+        serde_json::from_str::<serde_json::Value>(&s)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
     }
     fn vault_bytes(&self) -> Vec<u8> {
         std::fs::read(&self.vault).unwrap()
@@ -62,7 +73,10 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn add_and_codes_match_rfc6238() {
     let e = env();
-    e.ok(&["add", &format!("otpauth://totp/ACME:alice@example.com?secret={RFC_SECRET}&issuer=ACME&digits=8")]);
+    e.ok(&[
+        "add",
+        &format!("otpauth://totp/ACME:alice@example.com?secret={RFC_SECRET}&issuer=ACME&digits=8"),
+    ]);
     let rows = e.codes_json(59);
     assert_eq!(rows.len(), 1);
     let r = &rows[0];
@@ -81,7 +95,10 @@ fn add_and_codes_match_rfc6238() {
 #[test]
 fn hotp_counter_and_next() {
     let e = env();
-    e.ok(&["add", &format!("otpauth://hotp/H:h?secret={RFC_SECRET}&counter=5")]);
+    e.ok(&[
+        "add",
+        &format!("otpauth://hotp/H:h?secret={RFC_SECRET}&counter=5"),
+    ]);
     let rows = e.codes_json(0);
     assert_eq!(rows[0]["type"], "hotp");
     assert_eq!(rows[0]["counter"], 5);
@@ -95,12 +112,17 @@ fn hotp_counter_and_next() {
 #[test]
 fn steam_codes() {
     let e = env();
-    e.ok(&["add", &format!("otpauth://totp/Steam:gamer?secret={RFC_SECRET}&encoder=steam")]);
+    e.ok(&[
+        "add",
+        &format!("otpauth://totp/Steam:gamer?secret={RFC_SECRET}&encoder=steam"),
+    ]);
     let r = &e.codes_json(59)[0];
     assert_eq!(r["type"], "steam");
     let code = r["code"].as_str().unwrap();
     assert_eq!(code.len(), 5);
-    assert!(code.chars().all(|c| "23456789BCDFGHJKMNPQRTVWXY".contains(c)));
+    assert!(code
+        .chars()
+        .all(|c| "23456789BCDFGHJKMNPQRTVWXY".contains(c)));
 }
 
 #[test]
@@ -131,8 +153,16 @@ fn stdin_import_query_list_rename_remove_export() {
     let f = env();
     let o = f.run_stdin(&["add", "-"], &exported);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(f.codes_json(1234).iter().map(|r| r["code"].clone()).collect::<Vec<_>>(),
-               e.codes_json(1234).iter().map(|r| r["code"].clone()).collect::<Vec<_>>());
+    assert_eq!(
+        f.codes_json(1234)
+            .iter()
+            .map(|r| r["code"].clone())
+            .collect::<Vec<_>>(),
+        e.codes_json(1234)
+            .iter()
+            .map(|r| r["code"].clone())
+            .collect::<Vec<_>>()
+    );
 
     e.ok(&["remove", &id]);
     assert_eq!(e.codes_json(0).len(), 1);
@@ -144,7 +174,15 @@ fn import_file_with_migration_batches() {
     // Two Google Authenticator export QR payloads (batch 0 and 1 of 2) plus a plain URI.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("uris.txt");
-    std::fs::write(&file, format!("{}\n{}\notpauth://totp/Plain:p?secret=JBSWY3DPEHPK3PXP\n", migration_fixture(0), migration_fixture(1))).unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "{}\n{}\notpauth://totp/Plain:p?secret=JBSWY3DPEHPK3PXP\n",
+            migration_fixture(0),
+            migration_fixture(1)
+        ),
+    )
+    .unwrap();
     let o = e.run(&["import", file.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let rows = e.codes_json(59);
@@ -195,7 +233,11 @@ fn base64_std(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut s = String::new();
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -219,7 +261,10 @@ fn bad_input_fails_cleanly_and_changes_nothing() {
         &["add", "otpauth://totp/A:b?issuer=x"],
         &["add", "otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&digits=4"],
         &["add", "otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&period=0"],
-        &["add", "otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&algorithm=MD5"],
+        &[
+            "add",
+            "otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&algorithm=MD5",
+        ],
         &["add", "otpauth://yotp/A:b?secret=JBSWY3DPEHPK3PXP"],
         &["add", &format!("otpauth://totp/A:a?secret={RFC_SECRET}")], // duplicate
         &["next", "nosuchid"],
@@ -233,7 +278,11 @@ fn bad_input_fails_cleanly_and_changes_nothing() {
         let o = e.run(args);
         assert!(!o.status.success(), "{args:?} should fail");
         let err = stderr(&o);
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: one line expected, got {err:?}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: one line expected, got {err:?}"
+        );
         assert!(err.starts_with("countersign: "), "{err}");
         assert!(!err.contains(RFC_SECRET), "secret leaked: {err}");
         assert!(!err.contains("panicked"), "{err}");
@@ -255,10 +304,16 @@ fn passcode_lifecycle_with_stdin() {
     let o = e.run_stdin(&["--passcode-stdin", "codes", "--json"], "9999\n");
     assert!(!o.status.success());
     assert!(stderr(&o).contains("wrong passcode"), "{}", stderr(&o));
-    let o = e.run_stdin(&["--passcode-stdin", "codes", "--json", "--at", "59"], "1234\n");
+    let o = e.run_stdin(
+        &["--passcode-stdin", "codes", "--json", "--at", "59"],
+        "1234\n",
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("287082"));
-    let o = e.run_stdin(&["passcode", "change", "--passcode-stdin"], "1234\n567890\n");
+    let o = e.run_stdin(
+        &["passcode", "change", "--passcode-stdin"],
+        "1234\n567890\n",
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let o = e.run_stdin(&["passcode", "remove", "--passcode-stdin"], "1234\n");
     assert!(!o.status.success());
@@ -276,11 +331,17 @@ fn qr_renders_and_decodes_back() {
     e.ok(&["add", &format!("otpauth://totp/QR:q?secret={RFC_SECRET}")]);
     let id = e.codes_json(0)[0]["id"].as_str().unwrap().to_owned();
     let art = e.ok(&["qr", &id]);
-    assert!(art.contains('█') || art.contains('▀') || art.contains('▄'), "{art}");
+    assert!(
+        art.contains('█') || art.contains('▀') || art.contains('▄'),
+        "{art}"
+    );
     // Render the same URI to a PNG, then add it with --qr into a new vault.
     let uri = e.ok(&["export", "--format", "otpauth"]).trim().to_owned();
     let code = qrcode::QrCode::new(uri.as_bytes()).unwrap();
-    let img = code.render::<image::Luma<u8>>().min_dimensions(300, 300).build();
+    let img = code
+        .render::<image::Luma<u8>>()
+        .min_dimensions(300, 300)
+        .build();
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("qr.png");
     img.save(&png).unwrap();

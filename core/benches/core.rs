@@ -17,7 +17,12 @@ fn seed(n: u32) -> Vec<u8> {
 }
 
 fn profile(n: u32) -> NewProfile {
-    NewProfile::new(&format!("Issuer {n}"), &format!("user{n}@example.com"), SecretBytes::new(seed(n)), OtpParams::totp())
+    NewProfile::new(
+        &format!("Issuer {n}"),
+        &format!("user{n}@example.com"),
+        SecretBytes::new(seed(n)),
+        OtpParams::totp(),
+    )
 }
 
 fn vault_in(dir: &Path, n: u32) -> Vault {
@@ -31,7 +36,10 @@ fn vault_in(dir: &Path, n: u32) -> Vault {
 }
 
 fn rand_suffix() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 fn raw_hmac(key: &[u8], counter: u64) -> u32 {
@@ -46,10 +54,13 @@ fn codes(c: &mut Criterion) {
     let key = seed(1);
     let g = Generator::new(&SecretBytes::new(key.clone()), OtpParams::totp()).unwrap();
     let mut grp = c.benchmark_group("otp");
-    grp.bench_function("raw_hmac_sha1_8_bytes", |b| b.iter(|| raw_hmac(black_box(&key), black_box(56_666_666))));
+    grp.bench_function("raw_hmac_sha1_8_bytes", |b| {
+        b.iter(|| raw_hmac(black_box(&key), black_box(56_666_666)))
+    });
     grp.bench_function("ring_hmac_sha1_8_bytes", |b| {
         b.iter(|| {
-            let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, black_box(&key));
+            let k =
+                ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, black_box(&key));
             ring::hmac::sign(&k, &black_box(56_666_666u64).to_be_bytes())
         })
     });
@@ -68,10 +79,13 @@ fn codes(c: &mut Criterion) {
 }
 
 fn vault_ops(c: &mut Criterion) {
-    let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
+    let dir =
+        tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
     let v = vault_in(dir.path(), 500);
     let mut grp = c.benchmark_group("vault");
-    grp.bench_function("refresh_500_codes", |b| b.iter(|| v.codes_at(black_box(T)).unwrap()));
+    grp.bench_function("refresh_500_codes", |b| {
+        b.iter(|| v.codes_at(black_box(T)).unwrap())
+    });
     grp.bench_function("unlock_and_list_500", |b| {
         b.iter(|| {
             v.lock();
@@ -79,7 +93,8 @@ fn vault_ops(c: &mut Criterion) {
             v.list().unwrap()
         })
     });
-    grp.sample_size(50).measurement_time(Duration::from_secs(10));
+    grp.sample_size(50)
+        .measurement_time(Duration::from_secs(10));
     let small = vault_in(dir.path(), 10);
     let mut n = 1_000_000u32;
     grp.bench_function("durable_add", |b| {
@@ -98,7 +113,12 @@ fn vault_ops(c: &mut Criterion) {
     grp.sample_size(20);
     grp.bench_function("import_500", |b| {
         b.iter_batched(
-            || (vault_in(dir.path(), 0), (0..500).map(profile).collect::<Vec<_>>()),
+            || {
+                (
+                    vault_in(dir.path(), 0),
+                    (0..500).map(profile).collect::<Vec<_>>(),
+                )
+            },
             |(vault, batch)| {
                 vault.add_many(batch, T).unwrap();
                 vault
@@ -111,7 +131,9 @@ fn vault_ops(c: &mut Criterion) {
 
 fn parse(c: &mut Criterion) {
     let uri = "otpauth://totp/ACME%20Co:alice@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=ACME%20Co&algorithm=SHA1&digits=6&period=30";
-    c.bench_function("uri/parse_otpauth", |b| b.iter(|| countersign_core::uri::parse_otpauth(black_box(uri)).unwrap()));
+    c.bench_function("uri/parse_otpauth", |b| {
+        b.iter(|| countersign_core::uri::parse_otpauth(black_box(uri)).unwrap())
+    });
 }
 
 criterion_group!(benches, codes, vault_ops, parse);

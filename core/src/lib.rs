@@ -10,15 +10,15 @@
 //! [`AuthenticatorError`]; richer internal errors map into it in one place
 //! (`error.rs`).
 
+pub mod error;
 pub mod otp;
 pub mod profile;
 pub mod secret;
-pub mod error;
 pub mod uri;
 pub mod vault;
 
+pub use error::AuthenticatorError;
 pub use otp::{Algorithm, Code, Generator, OtpParams, OtpType};
 pub use profile::{NewProfile, Profile};
 pub use secret::SecretBytes;
-pub use error::AuthenticatorError;
 pub use vault::{KeyProtector, ProtectorError, Settings, SoftwareKeyProtector, Vault};

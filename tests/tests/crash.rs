@@ -23,7 +23,10 @@ impl Rng {
 
 #[test]
 fn kill_nine_never_loses_an_acknowledged_write() {
-    let seed = std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_c0de_u64);
+    let seed = std::env::var("CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_c0de_u64);
     let mut rng = Rng(seed);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vault.db");
@@ -31,7 +34,12 @@ fn kill_nine_never_loses_an_acknowledged_write() {
     {
         let v = Vault::create(&path, prot.clone(), 1).unwrap();
         v.unlock(None, 1).unwrap();
-        let h = NewProfile::new("counter", "c", SecretBytes::from_slice(b"hotp-seed-0123456789"), OtpParams::hotp());
+        let h = NewProfile::new(
+            "counter",
+            "c",
+            SecretBytes::from_slice(b"hotp-seed-0123456789"),
+            OtpParams::hotp(),
+        );
         v.add(h, 1).unwrap();
     }
     let exe = env!("CARGO_BIN_EXE_crash_writer");
@@ -91,17 +99,34 @@ fn kill_nine_never_loses_an_acknowledged_write() {
         next += 1000;
 
         // After every kill: the vault opens, verifies, and holds every ack.
-        let v = Vault::open(&path, prot.clone()).unwrap_or_else(|e| panic!("trial {trial} (seed {seed}): open: {e}"));
-        v.unlock(None, 1).unwrap_or_else(|e| panic!("trial {trial} (seed {seed}): unlock: {e}"));
+        let v = Vault::open(&path, prot.clone())
+            .unwrap_or_else(|e| panic!("trial {trial} (seed {seed}): open: {e}"));
+        v.unlock(None, 1)
+            .unwrap_or_else(|e| panic!("trial {trial} (seed {seed}): unlock: {e}"));
         let list = v.list().unwrap();
         let present: HashSet<u32> = list
             .iter()
-            .filter_map(|p| p.issuer.strip_prefix("issuer-").and_then(|n| n.parse().ok()))
+            .filter_map(|p| {
+                p.issuer
+                    .strip_prefix("issuer-")
+                    .and_then(|n| n.parse().ok())
+            })
             .collect();
         let lost: Vec<_> = acked.difference(&present).collect();
-        assert!(lost.is_empty(), "trial {trial} (seed {seed}): lost acknowledged adds {lost:?}");
-        let counter = list.iter().find(|p| p.issuer == "counter").unwrap().params.counter;
-        assert!(counter >= max_counter, "trial {trial}: counter {counter} < acknowledged {max_counter}");
+        assert!(
+            lost.is_empty(),
+            "trial {trial} (seed {seed}): lost acknowledged adds {lost:?}"
+        );
+        let counter = list
+            .iter()
+            .find(|p| p.issuer == "counter")
+            .unwrap()
+            .params
+            .counter;
+        assert!(
+            counter >= max_counter,
+            "trial {trial}: counter {counter} < acknowledged {max_counter}"
+        );
         if present.len() >= 450 {
             // Stay under the 500-profile limit: clear out and keep going.
             for p in list.iter().filter(|p| p.issuer != "counter") {
@@ -110,6 +135,12 @@ fn kill_nine_never_loses_an_acknowledged_write() {
             acked.clear();
         }
     }
-    assert!(kills_mid_write > TRIALS / 2, "most trials should end by SIGKILL");
-    assert!(total_acks >= TRIALS as usize, "too few acknowledged writes ({total_acks}) to mean anything");
+    assert!(
+        kills_mid_write > TRIALS / 2,
+        "most trials should end by SIGKILL"
+    );
+    assert!(
+        total_acks >= TRIALS as usize,
+        "too few acknowledged writes ({total_acks}) to mean anything"
+    );
 }

@@ -141,8 +141,12 @@ impl Generator {
             Keyed::Sha512(k) => finish(k.clone(), &msg, &mut tag),
         };
         let offset = usize::from(tag[len - 1] & 0x0f);
-        let value = u32::from_be_bytes([tag[offset], tag[offset + 1], tag[offset + 2], tag[offset + 3]])
-            & 0x7fff_ffff;
+        let value = u32::from_be_bytes([
+            tag[offset],
+            tag[offset + 1],
+            tag[offset + 2],
+            tag[offset + 3],
+        ]) & 0x7fff_ffff;
         tag.zeroize();
         value
     }
@@ -228,8 +232,16 @@ mod tests {
             "399871", "520489",
         ];
         let truncated = [
-            1284755224u32, 1094287082, 137359152, 1726969429, 1640338314, 868254676, 1918287922,
-            82162583, 673399871, 645520489,
+            1284755224u32,
+            1094287082,
+            137359152,
+            1726969429,
+            1640338314,
+            868254676,
+            1918287922,
+            82162583,
+            673399871,
+            645520489,
         ];
         for (counter, want) in expected.iter().enumerate() {
             let mut params = OtpParams::hotp();
@@ -255,9 +267,25 @@ mod tests {
             (20000000000, "65353130", "77737706", "47863826"),
         ];
         for (t, w1, w256, w512) in table {
-            assert_eq!(gen(sha1, Algorithm::Sha1, 8, OtpType::Totp).code_at(t).code, w1, "{t}");
-            assert_eq!(gen(sha256, Algorithm::Sha256, 8, OtpType::Totp).code_at(t).code, w256, "{t}");
-            assert_eq!(gen(sha512, Algorithm::Sha512, 8, OtpType::Totp).code_at(t).code, w512, "{t}");
+            assert_eq!(
+                gen(sha1, Algorithm::Sha1, 8, OtpType::Totp).code_at(t).code,
+                w1,
+                "{t}"
+            );
+            assert_eq!(
+                gen(sha256, Algorithm::Sha256, 8, OtpType::Totp)
+                    .code_at(t)
+                    .code,
+                w256,
+                "{t}"
+            );
+            assert_eq!(
+                gen(sha512, Algorithm::Sha512, 8, OtpType::Totp)
+                    .code_at(t)
+                    .code,
+                w512,
+                "{t}"
+            );
         }
     }
 
@@ -285,7 +313,12 @@ mod tests {
             assert!(c.bytes().all(|b| b.is_ascii_digit()));
         }
         // The 8-digit RFC value's suffix is the 6-digit value.
-        assert_eq!(gen(RFC4226_SEED, Algorithm::Sha1, 6, OtpType::Totp).code_at(59).code, "287082");
+        assert_eq!(
+            gen(RFC4226_SEED, Algorithm::Sha1, 6, OtpType::Totp)
+                .code_at(59)
+                .code,
+            "287082"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! leaves a copy behind) and are zeroized on drop.
 
 use super::error::UriError;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// Splits `scheme:rest` and checks the scheme case-insensitively.
 pub(super) fn strip_scheme<'a>(uri: &'a str, scheme: &str) -> Result<&'a str, UriError> {
@@ -142,58 +142,35 @@ pub(super) fn push_encoded(out: &mut String, s: &[u8]) {
     }
 }
 
-/// Value of a Base32 (RFC 4648) symbol, either case.
-fn base32_value(b: u8) -> Option<u8> {
-    match b {
-        b'A'..=b'Z' => Some(b - b'A'),
-        b'a'..=b'z' => Some(b - b'a'),
-        b'2'..=b'7' => Some(b - b'2' + 26),
-        _ => None,
-    }
-}
-
 /// Decodes a Base32 secret leniently: either case; spaces, tabs, newlines
 /// and `-` anywhere are ignored; any amount of trailing `=` is accepted
 /// (but nothing except separators may follow a `=`); any length is accepted
 /// and leftover bits that do not fill a byte are dropped.
 ///
+/// The leniency is a normalisation pass; the decoding itself is the
+/// `base32` crate's (RFC 4648 alphabet, unpadded).
+///
 /// Errors: [`UriError::MissingSecret`] when no symbol remains,
 /// [`UriError::InvalidSecret`] for anything else that is not Base32. The
 /// length is checked by the caller.
 pub(super) fn decode_base32_lenient(input: &[u8]) -> Result<Zeroizing<Vec<u8>>, UriError> {
-    let mut out = Zeroizing::new(Vec::with_capacity(input.len() * 5 / 8 + 1));
-    let mut acc: u32 = 0;
-    let mut bits: u32 = 0;
-    let mut symbols = 0usize;
+    let mut symbols = Zeroizing::new(String::with_capacity(input.len()));
     let mut padding = false;
-    let mut result = Ok(());
     for &b in input {
         match b {
             b' ' | b'\t' | b'\r' | b'\n' | b'-' => {}
             b'=' => padding = true,
-            _ => match base32_value(b) {
-                Some(v) if !padding => {
-                    symbols += 1;
-                    acc = ((acc << 5) | u32::from(v)) & 0x1fff;
-                    bits += 5;
-                    if bits >= 8 {
-                        bits -= 8;
-                        out.push(((acc >> bits) & 0xff) as u8);
-                    }
-                }
-                _ => {
-                    result = Err(UriError::InvalidSecret);
-                    break;
-                }
-            },
+            b'A'..=b'Z' | b'2'..=b'7' if !padding => symbols.push(char::from(b)),
+            b'a'..=b'z' if !padding => symbols.push(char::from(b.to_ascii_uppercase())),
+            _ => return Err(UriError::InvalidSecret),
         }
     }
-    acc.zeroize();
-    result?;
-    if symbols == 0 {
+    if symbols.is_empty() {
         return Err(UriError::MissingSecret);
     }
-    Ok(out)
+    base32::decode(base32::Alphabet::Rfc4648 { padding: false }, &symbols)
+        .map(Zeroizing::new)
+        .ok_or(UriError::InvalidSecret)
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@
 //!   variant; inputs are length-capped before any work ([`MAX_URI_LEN`],
 //!   [`MAX_MIGRATION_URI_LEN`]) and the code never indexes or unwraps.
 //! - **Never leak the seed.** Errors carry no secret text; decoded seeds are
-//!   [`SecretBytes`]; written URIs are [`zeroize::Zeroizing`].
+//!   [`SecretBytes`](crate::SecretBytes); written URIs are
+//!   [`zeroize::Zeroizing`].
 //!
 //! The accepted forms, precedence rules and canonical output are specified
 //! in `docs/otpauth.md`. Fuzz targets live in `core/fuzz`.
@@ -26,8 +27,6 @@ pub use migration::{parse_migration, write_migration, MigrationBatch, ACCOUNTS_P
 pub use otpauth::{parse_otpauth, write_otpauth};
 
 use crate::profile::NewProfile;
-#[cfg(doc)]
-use crate::secret::SecretBytes;
 
 /// Longest `otpauth://` URI accepted, in bytes (far above any real QR code,
 /// which holds at most ~3 KB).
@@ -182,5 +181,75 @@ mod tests {
         ) {
             let _ = parse_any(&format!("{prefix}{rest}"));
         }
+
+        /// Whatever the lenient parser accepts, the strict writer
+        /// reproduces: parse → write → parse is the identity.
+        #[test]
+        fn accepted_uris_are_stable_through_the_writer(
+            scheme in prop_oneof![Just("otpauth://totp/"), Just("otpauth://hotp/"), Just("OTPAUTH://STEAM/")],
+            label in "[\\PC%:+ ]{0,24}",
+            params in prop::collection::vec(
+                (
+                    prop_oneof![
+                        Just("issuer"), Just("ISSUER"), Just("algorithm"), Just("digits"),
+                        Just("period"), Just("counter"), Just("encoder"), Just("image"),
+                    ],
+                    prop_oneof![
+                        "[\\PC%:+ ]{0,12}",
+                        "[0-9]{1,3}",
+                        Just("steam".to_owned()),
+                        Just("sha256".to_owned()),
+                    ],
+                ),
+                0..6,
+            ),
+        ) {
+            let mut uri = format!("{scheme}{label}?secret=JBSWY3DPEHPK3PXP");
+            for (k, v) in &params {
+                uri.push_str(&format!("&{k}={v}"));
+            }
+            if let Ok(ParsedUri::Single(p)) = parse_any(&uri) {
+                let again = write_otpauth(&p.issuer, &p.account, &p.secret, &p.params);
+                prop_assert_eq!(parse_otpauth(&again), Ok(p), "{} -> {}", uri, &*again);
+            }
+        }
+    }
+}
+
+/// Decodes a secret key typed in by the user (Base32 as services show it:
+/// any case, spaces and dashes between groups, optional `=` padding).
+pub fn decode_secret(text: &str) -> Result<crate::secret::SecretBytes, UriError> {
+    if text.len() > MAX_URI_LEN {
+        return Err(UriError::TooLong {
+            len: text.len(),
+            max: MAX_URI_LEN,
+        });
+    }
+    let mut bytes = codec::decode_base32_lenient(text.as_bytes())?;
+    crate::otp::validate_secret_len(bytes.len())?;
+    Ok(crate::secret::SecretBytes::new(std::mem::take(&mut *bytes)))
+}
+
+#[cfg(test)]
+mod decode_secret_tests {
+    use super::*;
+
+    #[test]
+    fn typed_secrets() {
+        let want = b"12345678901234567890";
+        for s in [
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+            "gezd gnbv gy3t qojq gezd gnbv gy3t qojq",
+            "GEZD-GNBV-GY3T-QOJQ-GEZD-GNBV-GY3T-QOJQ====",
+        ] {
+            assert_eq!(decode_secret(s).unwrap().expose(), want, "{s}");
+        }
+        assert_eq!(decode_secret(""), Err(UriError::MissingSecret));
+        assert_eq!(decode_secret("GEZ1"), Err(UriError::InvalidSecret));
+        assert!(matches!(decode_secret("M"), Err(UriError::Params(_))));
+        assert!(matches!(
+            decode_secret(&"A".repeat(5000)),
+            Err(UriError::TooLong { .. })
+        ));
     }
 }

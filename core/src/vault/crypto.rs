@@ -148,7 +148,12 @@ impl SealKey {
     }
 
     /// Decrypts a blob made by [`SealKey::seal`] with the same AAD.
-    pub fn open(&self, aad: &[u8], blob: &[u8], what: &'static str) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    pub fn open(
+        &self,
+        aad: &[u8],
+        blob: &[u8],
+        what: &'static str,
+    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         if blob.len() < SEAL_OVERHEAD || blob[0] != SEAL_VERSION {
             return Err(VaultError::Decrypt(what));
         }
@@ -157,7 +162,11 @@ impl SealKey {
         let mut buf = Zeroizing::new(blob[1 + NONCE_LEN..].to_vec());
         let n = self
             .key
-            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf[..])
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                &mut buf[..],
+            )
             .map_err(|_| VaultError::Decrypt(what))?
             .len();
         buf.truncate(n);
@@ -165,13 +174,21 @@ impl SealKey {
     }
 
     /// A 32-byte subkey for `info` (HKDF-SHA256, salt = vault id).
-    pub fn subkey(&self, info: &'static [u8], vault_id: &[u8; VAULT_ID_LEN]) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+    pub fn subkey(
+        &self,
+        info: &'static [u8],
+        vault_id: &[u8; VAULT_ID_LEN],
+    ) -> Result<Zeroizing<[u8; 32]>, VaultError> {
         derive(&self.raw[..], vault_id, info)
     }
 }
 
 /// HKDF-SHA256 extract+expand to 32 bytes.
-pub fn derive(ikm: &[u8], salt: &[u8], info: &'static [u8]) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+pub fn derive(
+    ikm: &[u8],
+    salt: &[u8],
+    info: &'static [u8],
+) -> Result<Zeroizing<[u8; 32]>, VaultError> {
     struct Len32;
     impl ring::hkdf::KeyType for Len32 {
         fn len(&self) -> usize {
@@ -184,7 +201,8 @@ pub fn derive(ikm: &[u8], salt: &[u8], info: &'static [u8]) -> Result<Zeroizing<
         .expand(&infos, Len32)
         .map_err(|_| VaultError::Crypto("hkdf"))?;
     let mut out = Zeroizing::new([0u8; 32]);
-    okm.fill(&mut out[..]).map_err(|_| VaultError::Crypto("hkdf"))?;
+    okm.fill(&mut out[..])
+        .map_err(|_| VaultError::Crypto("hkdf"))?;
     Ok(out)
 }
 
@@ -249,7 +267,10 @@ mod tests {
             aad(Purpose::Profile, "", &[0; 16]),
             aad(Purpose::Settings, "", &[0; 16])
         );
-        assert_ne!(aad(Purpose::Profile, "a", &[0; 16])[..], aad(Purpose::Profile, "", &[0; 16])[..]);
+        assert_ne!(
+            aad(Purpose::Profile, "a", &[0; 16])[..],
+            aad(Purpose::Profile, "", &[0; 16])[..]
+        );
     }
 
     #[test]

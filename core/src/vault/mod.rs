@@ -64,7 +64,9 @@ pub struct Vault {
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Vault")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -106,7 +108,11 @@ impl Vault {
         Self::create_inner(path, protector, now).map_err(Into::into)
     }
 
-    fn create_inner(path: &Path, protector: Arc<dyn KeyProtector>, now: i64) -> Result<Self, VaultError> {
+    fn create_inner(
+        path: &Path,
+        protector: Arc<dyn KeyProtector>,
+        now: i64,
+    ) -> Result<Self, VaultError> {
         if path.exists() {
             return Err(VaultError::AlreadyExists);
         }
@@ -125,7 +131,8 @@ impl Vault {
             let manifest_key = key.subkey(MANIFEST_INFO, &vault_id)?;
             let settings_blob = key.seal(
                 &aad(Purpose::Settings, "", &vault_id),
-                &serde_json::to_vec(&Settings::default()).map_err(|e| VaultError::Invalid(e.to_string()))?,
+                &serde_json::to_vec(&Settings::default())
+                    .map_err(|e| VaultError::Invalid(e.to_string()))?,
             )?;
             let digests = Digests {
                 settings: Digests::of(&settings_blob),
@@ -172,7 +179,8 @@ impl Vault {
 
     fn open_inner(path: &Path, protector: Arc<dyn KeyProtector>) -> Result<Self, VaultError> {
         let conn = schema::open(path)?;
-        let id = get_meta(&conn, META_VAULT_ID)?.ok_or_else(|| VaultError::Corrupt("vault id missing".into()))?;
+        let id = get_meta(&conn, META_VAULT_ID)?
+            .ok_or_else(|| VaultError::Corrupt("vault id missing".into()))?;
         let vault_id: [u8; VAULT_ID_LEN] = id
             .as_slice()
             .try_into()
@@ -196,7 +204,9 @@ impl Vault {
         } else {
             match Self::create(path, protector.clone(), now) {
                 // Lost a creation race: open the winner's vault.
-                Err(AuthenticatorError::InvalidInput { .. }) if path.exists() => Self::open(path, protector),
+                Err(AuthenticatorError::InvalidInput { .. }) if path.exists() => {
+                    Self::open(path, protector)
+                }
                 other => other,
             }
         }
@@ -213,7 +223,10 @@ impl Vault {
 
     /// True while locked (no keys in memory).
     pub fn is_locked(&self) -> bool {
-        self.state.lock().map(|s| s.unlocked.is_none()).unwrap_or(true)
+        self.state
+            .lock()
+            .map(|s| s.unlocked.is_none())
+            .unwrap_or(true)
     }
 
     /// Drops all keys and decrypted data.
@@ -226,9 +239,16 @@ impl Vault {
     /// What unlocking needs (readable while locked).
     pub fn unlock_methods(&self) -> Result<UnlockMethods> {
         let s = self.state()?;
-        let passcode = get_meta(&s.conn, META_PASSCODE).map_err(AuthenticatorError::from)?.is_some();
-        let biometrics = slot(&s.conn, SLOT_BIOMETRIC).map_err(AuthenticatorError::from)?.is_some();
-        Ok(UnlockMethods { passcode, biometrics })
+        let passcode = get_meta(&s.conn, META_PASSCODE)
+            .map_err(AuthenticatorError::from)?
+            .is_some();
+        let biometrics = slot(&s.conn, SLOT_BIOMETRIC)
+            .map_err(AuthenticatorError::from)?
+            .is_some();
+        Ok(UnlockMethods {
+            passcode,
+            biometrics,
+        })
     }
 
     /// Failed attempts and the current wait (readable while locked).
@@ -263,7 +283,8 @@ impl Vault {
                 return Ok(());
             }
             check_lockout(&s.conn, now)?;
-            slot(&s.conn, SLOT_PLATFORM)?.ok_or_else(|| VaultError::Corrupt("platform key slot missing".into()))?
+            slot(&s.conn, SLOT_PLATFORM)?
+                .ok_or_else(|| VaultError::Corrupt("platform key slot missing".into()))?
         };
         // Never call the protector with the state lock held.
         let dek = self.protector.unwrap(&alias, &wrapped)?;
@@ -318,7 +339,10 @@ impl Vault {
             let (alias, dek) = {
                 let s = self.state()?;
                 let u = s.unlocked.as_ref().ok_or(VaultError::Locked)?;
-                (slot_alias(&s.vault_id, SLOT_BIOMETRIC), Zeroizing::new(*u.key.raw()))
+                (
+                    slot_alias(&s.vault_id, SLOT_BIOMETRIC),
+                    Zeroizing::new(*u.key.raw()),
+                )
             };
             let wrapped = self.protector.wrap(&alias, &dek[..], true)?;
             let s = self.state()?;
@@ -337,7 +361,10 @@ impl Vault {
             let alias = {
                 let s = self.state()?;
                 let alias = slot(&s.conn, SLOT_BIOMETRIC)?.map(|(a, _)| a);
-                s.conn.execute("DELETE FROM key_slots WHERE id = ?1", params![SLOT_BIOMETRIC])?;
+                s.conn.execute(
+                    "DELETE FROM key_slots WHERE id = ?1",
+                    params![SLOT_BIOMETRIC],
+                )?;
                 alias
             };
             if let Some(a) = alias {
@@ -352,7 +379,10 @@ impl Vault {
     pub fn on_background(&self, now: i64) {
         if let Ok(mut s) = self.state.lock() {
             s.backgrounded_at = Some(now);
-            let immediate = s.unlocked.as_ref().is_some_and(|u| u.settings.reauth_timeout_s == 0);
+            let immediate = s
+                .unlocked
+                .as_ref()
+                .is_some_and(|u| u.settings.reauth_timeout_s == 0);
             if immediate {
                 s.unlocked = None;
             }
@@ -477,7 +507,10 @@ fn sync_file(path: &Path) -> Result<(), VaultError> {
 }
 
 fn sync_dir(path: &Path) {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
@@ -493,7 +526,9 @@ fn put_meta(conn: &Connection, key: &str, value: &[u8]) -> Result<(), VaultError
 
 fn get_meta(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>, VaultError> {
     Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+            r.get(0)
+        })
         .optional()?)
 }
 
@@ -510,7 +545,8 @@ fn slot(conn: &Connection, kind: &str) -> Result<Option<(String, Vec<u8>)>, Vaul
 fn read_lockout(conn: &Connection) -> Result<Lockout, VaultError> {
     match get_meta(conn, META_LOCKOUT)? {
         None => Ok(Lockout::default()),
-        Some(b) => serde_json::from_slice(&b).map_err(|_| VaultError::Corrupt("lockout record malformed".into())),
+        Some(b) => serde_json::from_slice(&b)
+            .map_err(|_| VaultError::Corrupt("lockout record malformed".into())),
     }
 }
 
@@ -544,11 +580,19 @@ fn reset_lockout(conn: &Connection) -> Result<(), VaultError> {
     Ok(())
 }
 
-fn read_verifier(conn: &Connection, vault_id: &[u8; VAULT_ID_LEN], u: &Unlocked) -> Result<Option<Verifier>, VaultError> {
+fn read_verifier(
+    conn: &Connection,
+    vault_id: &[u8; VAULT_ID_LEN],
+    u: &Unlocked,
+) -> Result<Option<Verifier>, VaultError> {
     match get_meta(conn, META_PASSCODE)? {
         None => Ok(None),
         Some(blob) => {
-            let plain = u.key.open(&aad(Purpose::Passcode, "", vault_id), &blob, "passcode verifier")?;
+            let plain = u.key.open(
+                &aad(Purpose::Passcode, "", vault_id),
+                &blob,
+                "passcode verifier",
+            )?;
             Verifier::from_bytes(&plain).map(Some)
         }
     }
@@ -573,7 +617,10 @@ fn write_verifier(s: &mut State, new: Option<&str>) -> Result<(), VaultError> {
     let blob = match new {
         Some(p) => {
             let v = Verifier::new(&u.verifier_key[..], p)?;
-            Some(u.key.seal(&aad(Purpose::Passcode, "", &vault_id), &v.to_bytes())?)
+            Some(
+                u.key
+                    .seal(&aad(Purpose::Passcode, "", &vault_id), &v.to_bytes())?,
+            )
         }
         None => None,
     };
@@ -605,21 +652,34 @@ fn commit_with_manifest(
     let generation = u.generation + 1;
     let tx = conn.unchecked_transaction()?;
     f(&tx)?;
-    put_meta(&tx, META_MANIFEST, &u.digests.encode(&u.manifest_key[..], generation))?;
+    put_meta(
+        &tx,
+        META_MANIFEST,
+        &u.digests.encode(&u.manifest_key[..], generation),
+    )?;
     tx.commit()?;
     u.generation = generation;
     Ok(())
 }
 
 /// Decrypts everything with the data key and checks the manifest.
-fn load_unlocked(conn: &Connection, vault_id: &[u8; VAULT_ID_LEN], dek: &[u8]) -> Result<Unlocked, VaultError> {
+fn load_unlocked(
+    conn: &Connection,
+    vault_id: &[u8; VAULT_ID_LEN],
+    dek: &[u8],
+) -> Result<Unlocked, VaultError> {
     let key = SealKey::new(dek)?;
     let manifest_key = key.subkey(MANIFEST_INFO, vault_id)?;
     let verifier_key = key.subkey(VERIFIER_INFO, vault_id)?;
-    let settings_blob = get_meta(conn, META_SETTINGS)?.ok_or_else(|| VaultError::Tampered("settings missing".into()))?;
-    let settings_plain = key.open(&aad(Purpose::Settings, "", vault_id), &settings_blob, "settings")?;
-    let settings: Settings =
-        serde_json::from_slice(&settings_plain).map_err(|_| VaultError::Corrupt("settings malformed".into()))?;
+    let settings_blob = get_meta(conn, META_SETTINGS)?
+        .ok_or_else(|| VaultError::Tampered("settings missing".into()))?;
+    let settings_plain = key.open(
+        &aad(Purpose::Settings, "", vault_id),
+        &settings_blob,
+        "settings",
+    )?;
+    let settings: Settings = serde_json::from_slice(&settings_plain)
+        .map_err(|_| VaultError::Corrupt("settings malformed".into()))?;
     let passcode_blob = get_meta(conn, META_PASSCODE)?;
     let mut digests = Digests {
         settings: Digests::of(&settings_blob),
@@ -637,7 +697,8 @@ fn load_unlocked(conn: &Connection, vault_id: &[u8; VAULT_ID_LEN], dek: &[u8]) -
         digests.profiles.insert(id, Digests::of(&payload));
         entries.push(Entry::new(profile)?);
     }
-    let stored = get_meta(conn, META_MANIFEST)?.ok_or_else(|| VaultError::Tampered("manifest missing".into()))?;
+    let stored = get_meta(conn, META_MANIFEST)?
+        .ok_or_else(|| VaultError::Tampered("manifest missing".into()))?;
     let generation = digests.verify(&manifest_key[..], &stored)?;
     profiles::sort_entries(&mut entries);
     Ok(Unlocked {

@@ -72,7 +72,9 @@ impl Verifier {
     /// Parses [`Verifier::to_bytes`].
     pub fn from_bytes(b: &[u8]) -> Result<Self, VaultError> {
         if b.len() != 48 {
-            return Err(VaultError::Corrupt("passcode verifier has the wrong length".into()));
+            return Err(VaultError::Corrupt(
+                "passcode verifier has the wrong length".into(),
+            ));
         }
         let mut salt = [0u8; 16];
         let mut mac = [0u8; 32];

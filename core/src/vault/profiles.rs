@@ -24,13 +24,42 @@ pub const MAX_PROFILES: usize = 500;
 pub(super) struct Entry {
     pub(super) profile: Profile,
     pub(super) generator: Generator,
+    /// [`fingerprint`] of the profile, for duplicate detection.
+    fingerprint: [u8; 32],
 }
 
 impl Entry {
     pub(super) fn new(profile: Profile) -> Result<Self, VaultError> {
         let generator = Generator::new(&profile.secret, profile.params)?;
-        Ok(Self { profile, generator })
+        let fingerprint = fingerprint(&profile.secret, &profile.params);
+        Ok(Self {
+            profile,
+            generator,
+            fingerprint,
+        })
     }
+}
+
+/// Identifies "the same account": same seed and same code parameters give
+/// the same codes. A SHA-256 over a domain-separated, length-prefixed
+/// encoding, kept only in memory; comparing digests instead of seeds makes
+/// duplicate checks O(1) per input with a hash map and never compares the
+/// seeds themselves in variable time.
+fn fingerprint(secret: &crate::secret::SecretBytes, params: &crate::otp::OtpParams) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"countersign duplicate v1");
+    h.update([params.otp_type as u8, params.algorithm as u8, params.digits]);
+    // HOTP counters move; the period does not matter for HOTP.
+    let period = if params.otp_type == OtpType::Hotp {
+        0
+    } else {
+        params.period
+    };
+    h.update(period.to_be_bytes());
+    h.update((secret.len() as u32).to_be_bytes());
+    h.update(secret.expose());
+    h.finalize().into()
 }
 
 pub(super) fn sort_entries(entries: &mut [Entry]) {
@@ -50,6 +79,8 @@ pub struct ProfileCode {
     pub id: String,
     /// The code.
     pub code: Code,
+    /// The profile's period (for a countdown ring).
+    pub period: u32,
 }
 
 /// Changes to a profile's descriptive fields; `None` leaves a field as is.
@@ -87,10 +118,14 @@ pub struct AddReport {
 
 fn check_text(what: &str, s: &str) -> Result<(), VaultError> {
     if s.len() > MAX_TEXT_BYTES {
-        return Err(VaultError::Invalid(format!("{what} is longer than {MAX_TEXT_BYTES} bytes")));
+        return Err(VaultError::Invalid(format!(
+            "{what} is longer than {MAX_TEXT_BYTES} bytes"
+        )));
     }
     if s.chars().any(|c| c.is_control()) {
-        return Err(VaultError::Invalid(format!("{what} contains control characters")));
+        return Err(VaultError::Invalid(format!(
+            "{what} contains control characters"
+        )));
     }
     Ok(())
 }
@@ -107,15 +142,6 @@ fn validate_new(p: &NewProfile) -> Result<(), VaultError> {
     Ok(())
 }
 
-/// Same seed and same code parameters = same codes = a duplicate.
-fn is_same_account(a: &Profile, b: &NewProfile) -> bool {
-    a.params.otp_type == b.params.otp_type
-        && a.params.algorithm == b.params.algorithm
-        && a.params.digits == b.params.digits
-        && (a.params.otp_type == OtpType::Hotp || a.params.period == b.params.period)
-        && a.secret == b.secret
-}
-
 impl Unlocked {
     fn find(&self, id: &str) -> Result<usize, VaultError> {
         self.entries
@@ -126,7 +152,8 @@ impl Unlocked {
 
     fn seal_profile(&self, vault_id: &[u8; 16], p: &Profile) -> Result<Vec<u8>, VaultError> {
         let plain = record::encode(p)?;
-        self.key.seal(&aad(Purpose::Profile, &p.id, vault_id), &plain)
+        self.key
+            .seal(&aad(Purpose::Profile, &p.id, vault_id), &plain)
     }
 
     /// Writes `changed` profiles (upserts) and deletes `removed` ids in one
@@ -170,7 +197,11 @@ impl Unlocked {
         self.entries.retain(|e| !removed.contains(&e.profile.id));
         for p in changed {
             let entry = Entry::new(p)?;
-            match self.entries.iter_mut().find(|e| e.profile.id == entry.profile.id) {
+            match self
+                .entries
+                .iter_mut()
+                .find(|e| e.profile.id == entry.profile.id)
+            {
                 Some(slot) => *slot = entry,
                 None => self.entries.push(entry),
             }
@@ -180,10 +211,18 @@ impl Unlocked {
     }
 
     fn duplicate_of(&self, p: &NewProfile) -> Option<&str> {
+        let fp = fingerprint(&p.secret, &p.params);
         self.entries
             .iter()
-            .find(|e| is_same_account(&e.profile, p))
+            .find(|e| e.fingerprint == fp)
             .map(|e| e.profile.id.as_str())
+    }
+
+    fn fingerprints(&self) -> std::collections::HashMap<[u8; 32], String> {
+        self.entries
+            .iter()
+            .map(|e| (e.fingerprint, e.profile.id.clone()))
+            .collect()
     }
 }
 
@@ -204,7 +243,10 @@ fn materialize(p: NewProfile, id: String, sort_order: i64, now: i64) -> Profile 
 }
 
 impl Vault {
-    fn with_unlocked<T>(&self, f: impl FnOnce(&mut Unlocked, &rusqlite::Connection, &[u8; 16]) -> Result<T, VaultError>) -> Result<T> {
+    fn with_unlocked<T>(
+        &self,
+        f: impl FnOnce(&mut Unlocked, &rusqlite::Connection, &[u8; 16]) -> Result<T, VaultError>,
+    ) -> Result<T> {
         let mut s = self.state().map_err(AuthenticatorError::from)?;
         let State {
             conn,
@@ -230,7 +272,12 @@ impl Vault {
                     what: "OTP profiles",
                 });
             }
-            let order = u.entries.iter().map(|e| e.profile.sort_order).max().map_or(0, |m| m + 1);
+            let order = u
+                .entries
+                .iter()
+                .map(|e| e.profile.sort_order)
+                .max()
+                .map_or(0, |m| m + 1);
             let p = materialize(new, random_id()?, order, now);
             u.write(conn, vid, vec![p.clone()], &[])?;
             Ok(p)
@@ -240,10 +287,15 @@ impl Vault {
     /// Parses an `otpauth://` or `otpauth-migration://` URI and adds what it
     /// holds (one transaction).
     pub fn add_uri(&self, text: &str, now: i64) -> Result<AddReport> {
-        let batch: Vec<std::result::Result<NewProfile, AuthenticatorError>> = match uri::parse_any(text)? {
-            uri::ParsedUri::Single(p) => vec![Ok(p)],
-            uri::ParsedUri::Migration(m) => m.entries.into_iter().map(|r| r.map_err(Into::into)).collect(),
-        };
+        let batch: Vec<std::result::Result<NewProfile, AuthenticatorError>> =
+            match uri::parse_any(text)? {
+                uri::ParsedUri::Single(p) => vec![Ok(p)],
+                uri::ParsedUri::Migration(m) => m
+                    .entries
+                    .into_iter()
+                    .map(|r| r.map_err(Into::into))
+                    .collect(),
+            };
         self.add_results(batch, now)
     }
 
@@ -255,11 +307,21 @@ impl Vault {
     }
 
     /// Like [`Vault::add_many`], for inputs some of which already failed to parse.
-    pub fn add_results(&self, inputs: Vec<std::result::Result<NewProfile, AuthenticatorError>>, now: i64) -> Result<AddReport> {
+    pub fn add_results(
+        &self,
+        inputs: Vec<std::result::Result<NewProfile, AuthenticatorError>>,
+        now: i64,
+    ) -> Result<AddReport> {
         self.with_unlocked(|u, conn, vid| {
             let mut report = AddReport::default();
-            let mut order = u.entries.iter().map(|e| e.profile.sort_order).max().map_or(0, |m| m + 1);
+            let mut order = u
+                .entries
+                .iter()
+                .map(|e| e.profile.sort_order)
+                .max()
+                .map_or(0, |m| m + 1);
             let mut fresh: Vec<Profile> = Vec::new();
+            let mut known = u.fingerprints();
             for (index, input) in inputs.into_iter().enumerate() {
                 let new = match input {
                     Ok(n) => n,
@@ -268,24 +330,28 @@ impl Vault {
                         continue;
                     }
                 };
-                let verdict = validate_new(&new).map_err(AuthenticatorError::from).and_then(|()| {
-                    if let Some(id) = u.duplicate_of(&new) {
-                        return Err(AuthenticatorError::Duplicate { existing_id: id.to_owned() });
-                    }
-                    if let Some(p) = fresh.iter().find(|p| is_same_account(p, &new)) {
-                        return Err(AuthenticatorError::Duplicate { existing_id: p.id.clone() });
-                    }
-                    if u.entries.len() + fresh.len() >= MAX_PROFILES {
-                        return Err(AuthenticatorError::LimitReached {
-                            limit: MAX_PROFILES as u32,
-                            what: "OTP profiles".into(),
-                        });
-                    }
-                    Ok(())
-                });
+                let fp = fingerprint(&new.secret, &new.params);
+                let verdict = validate_new(&new)
+                    .map_err(AuthenticatorError::from)
+                    .and_then(|()| {
+                        if let Some(id) = known.get(&fp) {
+                            return Err(AuthenticatorError::Duplicate {
+                                existing_id: id.clone(),
+                            });
+                        }
+                        if u.entries.len() + fresh.len() >= MAX_PROFILES {
+                            return Err(AuthenticatorError::LimitReached {
+                                limit: MAX_PROFILES as u32,
+                                what: "OTP profiles".into(),
+                            });
+                        }
+                        Ok(())
+                    });
                 match verdict {
                     Ok(()) => {
-                        fresh.push(materialize(new, random_id()?, order, now));
+                        let p = materialize(new, random_id()?, order, now);
+                        known.insert(fp, p.id.clone());
+                        fresh.push(p);
                         order += 1;
                     }
                     Err(error) => report.skipped.push(Skipped { index, error }),
@@ -380,7 +446,9 @@ impl Vault {
     pub fn reorder(&self, ids: &[String], now: i64) -> Result<()> {
         self.with_unlocked(|u, conn, vid| {
             if ids.len() != u.entries.len() {
-                return Err(VaultError::Invalid("reorder must list every profile exactly once".into()));
+                return Err(VaultError::Invalid(
+                    "reorder must list every profile exactly once".into(),
+                ));
             }
             let mut changed = Vec::new();
             let mut seen = std::collections::HashSet::new();
@@ -415,7 +483,9 @@ impl Vault {
         self.with_unlocked(|u, conn, vid| {
             let mut p = u.entries[u.find(id)?].profile.clone();
             if p.params.otp_type != OtpType::Hotp {
-                return Err(VaultError::Invalid("only HOTP profiles have a counter to advance".into()));
+                return Err(VaultError::Invalid(
+                    "only HOTP profiles have a counter to advance".into(),
+                ));
             }
             p.params.counter = p
                 .params
@@ -426,7 +496,9 @@ impl Vault {
             let id = p.id.clone();
             u.write(conn, vid, vec![p], &[])?;
             let offset = u.settings.clock_offset_s;
-            Ok(u.entries[u.find(&id)?].generator.code_at(now.saturating_add(offset)))
+            Ok(u.entries[u.find(&id)?]
+                .generator
+                .code_at(now.saturating_add(offset)))
         })
     }
 
@@ -456,6 +528,7 @@ impl Vault {
                 .map(|e| ProfileCode {
                     id: e.profile.id.clone(),
                     code: e.generator.code_at(t),
+                    period: e.profile.params.period,
                 })
                 .collect())
         })
@@ -479,7 +552,9 @@ impl Vault {
     pub fn export_uri(&self, id: &str) -> Result<Zeroizing<String>> {
         self.with_unlocked(|u, _, _| {
             let p = &u.entries[u.find(id)?].profile;
-            Ok(uri::write_otpauth(&p.issuer, &p.account, &p.secret, &p.params))
+            Ok(uri::write_otpauth(
+                &p.issuer, &p.account, &p.secret, &p.params,
+            ))
         })
     }
 }

@@ -45,7 +45,12 @@ pub trait KeyProtector: Send + Sync {
     /// Wraps `key` under the platform key named `alias`, creating that key if
     /// needed. With `require_user_auth`, later unwraps must need biometrics or
     /// the device credential.
-    fn wrap(&self, alias: &str, key: &[u8], require_user_auth: bool) -> Result<Vec<u8>, ProtectorError>;
+    fn wrap(
+        &self,
+        alias: &str,
+        key: &[u8],
+        require_user_auth: bool,
+    ) -> Result<Vec<u8>, ProtectorError>;
     /// Unwraps a blob made by [`KeyProtector::wrap`] with the same alias.
     fn unwrap(&self, alias: &str, wrapped: &[u8]) -> Result<SecretBytes, ProtectorError>;
     /// Deletes the platform key `alias` (idempotent).
@@ -104,7 +109,9 @@ impl SoftwareKeyProtector {
             Ok(()) => SealKey::new(&key[..]).map_err(|e| ProtectorError::Platform(e.to_string())),
             // Another thread or process created it first: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => self.load(),
-            Err(e) => Err(ProtectorError::Platform(format!("cannot write key file: {e}"))),
+            Err(e) => Err(ProtectorError::Platform(format!(
+                "cannot write key file: {e}"
+            ))),
         }
     }
 }
@@ -114,9 +121,16 @@ fn alias_aad(alias: &str) -> Vec<u8> {
 }
 
 impl KeyProtector for SoftwareKeyProtector {
-    fn wrap(&self, alias: &str, key: &[u8], _require_user_auth: bool) -> Result<Vec<u8>, ProtectorError> {
+    fn wrap(
+        &self,
+        alias: &str,
+        key: &[u8],
+        _require_user_auth: bool,
+    ) -> Result<Vec<u8>, ProtectorError> {
         if key.len() != KEY_LEN {
-            return Err(ProtectorError::Platform(format!("key must be {KEY_LEN} bytes")));
+            return Err(ProtectorError::Platform(format!(
+                "key must be {KEY_LEN} bytes"
+            )));
         }
         self.load_or_create()?
             .seal(&alias_aad(alias), key)
@@ -141,7 +155,10 @@ impl KeyProtector for SoftwareKeyProtector {
 /// Writes a file atomically (temp file, fsync, rename, fsync dir) with mode 0600.
 /// Refuses to replace an existing file.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut suffix = [0u8; 8];
     super::crypto::random_bytes(&mut suffix).map_err(std::io::Error::other)?;
     let mut tmp = path.as_os_str().to_owned();
@@ -183,7 +200,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(p.key_path()).unwrap().permissions().mode();
+            let mode = std::fs::metadata(p.key_path())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         // A second wrap reuses the same file.

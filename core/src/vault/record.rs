@@ -33,7 +33,8 @@ struct Meta<'a> {
 /// Serializes a profile for sealing.
 pub fn encode(p: &Profile) -> Result<Zeroizing<Vec<u8>>, VaultError> {
     let secret = p.secret.expose();
-    let len = u16::try_from(secret.len()).map_err(|_| VaultError::Invalid("secret too long".into()))?;
+    let len =
+        u16::try_from(secret.len()).map_err(|_| VaultError::Invalid("secret too long".into()))?;
     let meta = Meta {
         issuer: p.issuer.as_str().into(),
         account: p.account.as_str().into(),

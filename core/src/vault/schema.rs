@@ -50,7 +50,9 @@ pub fn create(path: &Path) -> Result<Connection, VaultError> {
     }
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.pragma_update(None, "application_id", APPLICATION_ID)?;
     pragmas(&conn)?;
@@ -115,7 +117,9 @@ mod tests {
         drop(create(&p).unwrap());
         assert!(matches!(create(&p), Err(VaultError::AlreadyExists)));
         let c = open(&p).unwrap();
-        let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        let v: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
     }
 
@@ -123,19 +127,35 @@ mod tests {
     fn refuses_foreign_and_newer_files_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let junk = dir.path().join("junk.db");
-        std::fs::write(&junk, b"this is not a database, it is a shopping list........").unwrap();
+        std::fs::write(
+            &junk,
+            b"this is not a database, it is a shopping list........",
+        )
+        .unwrap();
         let before = std::fs::read(&junk).unwrap();
         assert!(open(&junk).is_err());
         assert_eq!(std::fs::read(&junk).unwrap(), before);
 
         let other = dir.path().join("other.db");
-        Connection::open(&other).unwrap().execute_batch("CREATE TABLE t(x)").unwrap();
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE t(x)")
+            .unwrap();
         assert!(matches!(open(&other), Err(VaultError::Corrupt(_))));
 
         let newer = dir.path().join("newer.db");
         drop(create(&newer).unwrap());
-        Connection::open(&newer).unwrap().pragma_update(None, "user_version", 99).unwrap();
-        assert!(matches!(open(&newer), Err(VaultError::UnsupportedVersion { found: 99, .. })));
-        assert!(matches!(open(&dir.path().join("missing.db")), Err(VaultError::Missing)));
+        Connection::open(&newer)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        assert!(matches!(
+            open(&newer),
+            Err(VaultError::UnsupportedVersion { found: 99, .. })
+        ));
+        assert!(matches!(
+            open(&dir.path().join("missing.db")),
+            Err(VaultError::Missing)
+        ));
     }
 }

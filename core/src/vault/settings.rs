@@ -39,10 +39,14 @@ impl Settings {
     /// Checks ranges.
     pub fn validate(&self) -> Result<(), String> {
         if self.reauth_timeout_s > MAX_REAUTH_TIMEOUT_S {
-            return Err(format!("re-auth timeout must be at most {MAX_REAUTH_TIMEOUT_S} s"));
+            return Err(format!(
+                "re-auth timeout must be at most {MAX_REAUTH_TIMEOUT_S} s"
+            ));
         }
         if self.clock_offset_s.abs() > MAX_CLOCK_OFFSET_S {
-            return Err(format!("clock offset must be within ±{MAX_CLOCK_OFFSET_S} s"));
+            return Err(format!(
+                "clock offset must be within ±{MAX_CLOCK_OFFSET_S} s"
+            ));
         }
         Ok(())
     }

@@ -57,9 +57,15 @@ fn create_add_reopen_codes() {
     let list = v.list().unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].issuer, "Issuer1");
-    assert_eq!(list[0].secret, SecretBytes::new(b"seed-number-00000001".to_vec()));
+    assert_eq!(
+        list[0].secret,
+        SecretBytes::new(b"seed-number-00000001".to_vec())
+    );
     assert_eq!(v.code_at(&p.id, T0).unwrap(), code);
-    assert!(matches!(Vault::create(&path, Arc::new(SoftwareKeyProtector::beside(&path)), T0), Err(AuthenticatorError::InvalidInput { .. })));
+    assert!(matches!(
+        Vault::create(&path, Arc::new(SoftwareKeyProtector::beside(&path)), T0),
+        Err(AuthenticatorError::InvalidInput { .. })
+    ));
 }
 
 #[test]
@@ -82,7 +88,12 @@ fn duplicates_and_limit() {
     let a = v.add(profile(1), T0).unwrap();
     let mut same = profile(1);
     same.issuer = "Renamed".into();
-    assert_eq!(v.add(same, T0), Err(AuthenticatorError::Duplicate { existing_id: a.id.clone() }));
+    assert_eq!(
+        v.add(same, T0),
+        Err(AuthenticatorError::Duplicate {
+            existing_id: a.id.clone()
+        })
+    );
     // Same seed with other digits is a different account.
     let mut eight = profile(1);
     eight.params.digits = 8;
@@ -98,7 +109,10 @@ fn duplicates_and_limit() {
         .all(|s| matches!(s.error, AuthenticatorError::LimitReached { limit: 500, .. })));
     assert_eq!(
         v.add(profile(1000), T0).unwrap_err(),
-        AuthenticatorError::LimitReached { limit: 500, what: "OTP profiles".into() }
+        AuthenticatorError::LimitReached {
+            limit: 500,
+            what: "OTP profiles".into()
+        }
     );
 }
 
@@ -107,11 +121,19 @@ fn add_many_skips_inner_duplicates_and_invalid() {
     let (_d, v) = new_vault();
     let mut bad = profile(3);
     bad.params.digits = 4;
-    let report = v.add_many(vec![profile(1), profile(1), bad, profile(2)], T0).unwrap();
+    let report = v
+        .add_many(vec![profile(1), profile(1), bad, profile(2)], T0)
+        .unwrap();
     assert_eq!(report.added.len(), 2);
     assert_eq!(report.skipped.len(), 2);
-    assert!(matches!(report.skipped[0].error, AuthenticatorError::Duplicate { .. }));
-    assert!(matches!(report.skipped[1].error, AuthenticatorError::InvalidInput { .. }));
+    assert!(matches!(
+        report.skipped[0].error,
+        AuthenticatorError::Duplicate { .. }
+    ));
+    assert!(matches!(
+        report.skipped[1].error,
+        AuthenticatorError::InvalidInput { .. }
+    ));
 }
 
 #[test]
@@ -126,11 +148,16 @@ fn rename_reorder_remove_search() {
     let order: Vec<String> = v.list().unwrap().into_iter().map(|p| p.id).collect();
     assert_eq!(order, rev);
     assert!(v.reorder(&ids[..2], T0).is_err());
-    assert!(v.reorder(&[ids[0].clone(), ids[0].clone(), ids[1].clone()], T0).is_err());
+    assert!(v
+        .reorder(&[ids[0].clone(), ids[0].clone(), ids[1].clone()], T0)
+        .is_err());
     v.remove(&ids[0]).unwrap();
     assert_eq!(v.remove(&ids[0]), Err(AuthenticatorError::NotFound));
     assert_eq!(v.count().unwrap(), 2);
-    assert!(matches!(v.rename(&ids[1], "x\u{7}", "", T0), Err(AuthenticatorError::InvalidInput { .. })));
+    assert!(matches!(
+        v.rename(&ids[1], "x\u{7}", "", T0),
+        Err(AuthenticatorError::InvalidInput { .. })
+    ));
     // Order and names survive reopening.
     let path = v.path().to_owned();
     drop(v);
@@ -143,7 +170,12 @@ fn rename_reorder_remove_search() {
 #[test]
 fn hotp_advance_persists() {
     let (_d, v) = new_vault();
-    let mut p = NewProfile::new("H", "h", SecretBytes::from_slice(b"12345678901234567890"), OtpParams::hotp());
+    let mut p = NewProfile::new(
+        "H",
+        "h",
+        SecretBytes::from_slice(b"12345678901234567890"),
+        OtpParams::hotp(),
+    );
     p.params.counter = 5;
     let id = v.add(p, T0).unwrap().id;
     assert_eq!(v.code_at(&id, T0).unwrap().code, "254676");
@@ -162,7 +194,18 @@ fn hotp_advance_persists() {
 #[test]
 fn clock_offset_applies_to_codes() {
     let (_d, v) = new_vault();
-    let id = v.add(NewProfile::new("A", "a", SecretBytes::from_slice(b"12345678901234567890"), OtpParams::totp()), T0).unwrap().id;
+    let id = v
+        .add(
+            NewProfile::new(
+                "A",
+                "a",
+                SecretBytes::from_slice(b"12345678901234567890"),
+                OtpParams::totp(),
+            ),
+            T0,
+        )
+        .unwrap()
+        .id;
     let at_59 = v.code_at(&id, 59).unwrap();
     assert_eq!(at_59.code, "287082");
     v.set_clock_offset(30).unwrap();
@@ -193,20 +236,41 @@ fn settings_defaults_and_persist() {
 fn passcode_gate() {
     let (_d, v) = new_vault();
     v.add(profile(1), T0).unwrap();
-    assert!(matches!(v.set_passcode("12", T0), Err(AuthenticatorError::InvalidInput { .. })));
+    assert!(matches!(
+        v.set_passcode("12", T0),
+        Err(AuthenticatorError::InvalidInput { .. })
+    ));
     v.set_passcode("2468", T0).unwrap();
-    assert!(matches!(v.set_passcode("1111", T0), Err(AuthenticatorError::InvalidInput { .. })));
-    assert_eq!(v.unlock_methods().unwrap(), UnlockMethods { passcode: true, biometrics: false });
+    assert!(matches!(
+        v.set_passcode("1111", T0),
+        Err(AuthenticatorError::InvalidInput { .. })
+    ));
+    assert_eq!(
+        v.unlock_methods().unwrap(),
+        UnlockMethods {
+            passcode: true,
+            biometrics: false
+        }
+    );
     v.lock();
-    assert!(matches!(v.unlock(None, T0), Err(AuthenticatorError::InvalidInput { .. })));
+    assert!(matches!(
+        v.unlock(None, T0),
+        Err(AuthenticatorError::InvalidInput { .. })
+    ));
     assert!(v.is_locked());
-    assert_eq!(v.unlock(Some("1111"), T0), Err(AuthenticatorError::WrongPasscode { retry_after_s: 0 }));
+    assert_eq!(
+        v.unlock(Some("1111"), T0),
+        Err(AuthenticatorError::WrongPasscode { retry_after_s: 0 })
+    );
     assert!(v.is_locked());
     v.unlock(Some("2468"), T0).unwrap();
     assert_eq!(v.count().unwrap(), 1);
     assert_eq!(v.lockout_status(T0).unwrap().failed_attempts, 0);
 
-    assert!(matches!(v.change_passcode("0000", "1357", T0), Err(AuthenticatorError::WrongPasscode { .. })));
+    assert!(matches!(
+        v.change_passcode("0000", "1357", T0),
+        Err(AuthenticatorError::WrongPasscode { .. })
+    ));
     v.change_passcode("2468", "13579", T0).unwrap();
     v.lock();
     assert!(v.unlock(Some("2468"), T0).is_err());
@@ -214,7 +278,10 @@ fn passcode_gate() {
     v.remove_passcode("13579", T0).unwrap();
     v.lock();
     v.unlock(None, T0).unwrap();
-    assert!(matches!(v.remove_passcode("13579", T0), Err(AuthenticatorError::InvalidInput { .. })));
+    assert!(matches!(
+        v.remove_passcode("13579", T0),
+        Err(AuthenticatorError::InvalidInput { .. })
+    ));
 }
 
 #[test]
@@ -227,17 +294,35 @@ fn backoff_survives_restart_and_clock_changes() {
     for i in 1..=5 {
         let e = v.unlock(Some("0000"), T0).unwrap_err();
         let want = if i == 5 { 30 } else { 0 };
-        assert_eq!(e, AuthenticatorError::WrongPasscode { retry_after_s: want }, "attempt {i}");
+        assert_eq!(
+            e,
+            AuthenticatorError::WrongPasscode {
+                retry_after_s: want
+            },
+            "attempt {i}"
+        );
     }
     // Even the right passcode is refused while the wait is in force.
-    assert_eq!(v.unlock(Some("8080"), T0 + 10), Err(AuthenticatorError::LockedOut { retry_after_s: 20 }));
+    assert_eq!(
+        v.unlock(Some("8080"), T0 + 10),
+        Err(AuthenticatorError::LockedOut { retry_after_s: 20 })
+    );
     drop(v);
     // Restart: the wait is still there.
     let v = Vault::open(&path, prot.clone()).unwrap();
-    assert_eq!(v.lockout_status(T0 + 10).unwrap(), LockoutStatus { failed_attempts: 5, retry_after_s: 20 });
+    assert_eq!(
+        v.lockout_status(T0 + 10).unwrap(),
+        LockoutStatus {
+            failed_attempts: 5,
+            retry_after_s: 20
+        }
+    );
     // Clock set back a year: the full wait, not a year.
     assert_eq!(v.lockout_status(T0 - 31_536_000).unwrap().retry_after_s, 30);
-    assert_eq!(v.unlock(Some("8080"), T0 - 31_536_000 + 29), Err(AuthenticatorError::LockedOut { retry_after_s: 1 }));
+    assert_eq!(
+        v.unlock(Some("8080"), T0 - 31_536_000 + 29),
+        Err(AuthenticatorError::LockedOut { retry_after_s: 1 })
+    );
     v.unlock(Some("8080"), T0 - 31_536_000 + 30).unwrap();
     assert_eq!(v.lockout_status(T0).unwrap().failed_attempts, 0);
 }
@@ -307,21 +392,43 @@ fn tampering_is_detected_and_file_left_alone() {
     let a = v.add(profile(1), T0).unwrap().id;
     let b = v.add(profile(2), T0).unwrap().id;
     drop(v);
-    let backup: Vec<u8> = raw(&path).query_row("SELECT payload FROM profiles WHERE id = ?1", [&a], |r| r.get(0)).unwrap();
-    raw(&path).execute("DELETE FROM profiles WHERE id = ?1", [&a]).unwrap();
+    let backup: Vec<u8> = raw(&path)
+        .query_row("SELECT payload FROM profiles WHERE id = ?1", [&a], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    raw(&path)
+        .execute("DELETE FROM profiles WHERE id = ?1", [&a])
+        .unwrap();
     let v = Vault::open(&path, prot.clone()).unwrap();
-    assert!(matches!(v.unlock(None, T0), Err(AuthenticatorError::VaultUnreadable { .. })));
+    assert!(matches!(
+        v.unlock(None, T0),
+        Err(AuthenticatorError::VaultUnreadable { .. })
+    ));
     drop(v);
     assert!(path.exists());
     // Putting it back restores the vault exactly.
-    raw(&path).execute("INSERT INTO profiles (id, payload) VALUES (?1, ?2)", rusqlite::params![a, backup]).unwrap();
+    raw(&path)
+        .execute(
+            "INSERT INTO profiles (id, payload) VALUES (?1, ?2)",
+            rusqlite::params![a, backup],
+        )
+        .unwrap();
     let v = Vault::open(&path, prot.clone()).unwrap();
     v.unlock(None, T0).unwrap();
     drop(v);
     // Moving a payload to another row: the AAD refuses it.
-    raw(&path).execute("UPDATE profiles SET payload = ?1 WHERE id = ?2", rusqlite::params![backup, b]).unwrap();
+    raw(&path)
+        .execute(
+            "UPDATE profiles SET payload = ?1 WHERE id = ?2",
+            rusqlite::params![backup, b],
+        )
+        .unwrap();
     let v = Vault::open(&path, prot.clone()).unwrap();
-    assert!(matches!(v.unlock(None, T0), Err(AuthenticatorError::VaultUnreadable { .. })));
+    assert!(matches!(
+        v.unlock(None, T0),
+        Err(AuthenticatorError::VaultUnreadable { .. })
+    ));
 }
 
 #[test]
@@ -329,15 +436,27 @@ fn rollback_of_one_row_is_detected() {
     let (_d, path, prot) = fixture();
     let v = Vault::create(&path, prot.clone(), T0).unwrap();
     v.unlock(None, T0).unwrap();
-    let mut h = NewProfile::new("H", "h", SecretBytes::from_slice(b"abcdefghij"), OtpParams::hotp());
+    let mut h = NewProfile::new(
+        "H",
+        "h",
+        SecretBytes::from_slice(b"abcdefghij"),
+        OtpParams::hotp(),
+    );
     h.params.counter = 1;
     let id = v.add(h, T0).unwrap().id;
-    let old: Vec<u8> = raw(&path).query_row("SELECT payload FROM profiles", [], |r| r.get(0)).unwrap();
+    let old: Vec<u8> = raw(&path)
+        .query_row("SELECT payload FROM profiles", [], |r| r.get(0))
+        .unwrap();
     v.hotp_advance(&id, T0).unwrap();
     drop(v);
-    raw(&path).execute("UPDATE profiles SET payload = ?1", [old]).unwrap();
+    raw(&path)
+        .execute("UPDATE profiles SET payload = ?1", [old])
+        .unwrap();
     let v = Vault::open(&path, prot).unwrap();
-    assert!(matches!(v.unlock(None, T0), Err(AuthenticatorError::VaultUnreadable { .. })));
+    assert!(matches!(
+        v.unlock(None, T0),
+        Err(AuthenticatorError::VaultUnreadable { .. })
+    ));
 }
 
 #[test]
@@ -347,9 +466,14 @@ fn deleting_the_passcode_row_does_not_bypass_it() {
     v.unlock(None, T0).unwrap();
     v.set_passcode("4321", T0).unwrap();
     drop(v);
-    raw(&path).execute("DELETE FROM meta WHERE key = 'passcode'", []).unwrap();
+    raw(&path)
+        .execute("DELETE FROM meta WHERE key = 'passcode'", [])
+        .unwrap();
     let v = Vault::open(&path, prot).unwrap();
-    assert!(matches!(v.unlock(None, T0), Err(AuthenticatorError::VaultUnreadable { .. })));
+    assert!(matches!(
+        v.unlock(None, T0),
+        Err(AuthenticatorError::VaultUnreadable { .. })
+    ));
     assert!(v.is_locked());
 }
 
@@ -357,8 +481,14 @@ fn deleting_the_passcode_row_does_not_bypass_it() {
 fn corrupt_or_foreign_files_are_refused_untouched() {
     let (_d, path, prot) = fixture();
     std::fs::write(&path, b"definitely not sqlite").unwrap();
-    assert!(matches!(Vault::open(&path, prot.clone()), Err(AuthenticatorError::VaultUnreadable { .. })));
-    assert!(matches!(Vault::open_or_create(&path, prot.clone(), T0), Err(AuthenticatorError::VaultUnreadable { .. })));
+    assert!(matches!(
+        Vault::open(&path, prot.clone()),
+        Err(AuthenticatorError::VaultUnreadable { .. })
+    ));
+    assert!(matches!(
+        Vault::open_or_create(&path, prot.clone(), T0),
+        Err(AuthenticatorError::VaultUnreadable { .. })
+    ));
     assert_eq!(std::fs::read(&path).unwrap(), b"definitely not sqlite");
 }
 
@@ -369,7 +499,10 @@ fn missing_platform_key_is_key_unavailable() {
     drop(v);
     std::fs::remove_file(SoftwareKeyProtector::beside(&path).key_path()).unwrap();
     let v = Vault::open(&path, prot).unwrap();
-    assert!(matches!(v.unlock(None, T0), Err(AuthenticatorError::KeyUnavailable { .. })));
+    assert!(matches!(
+        v.unlock(None, T0),
+        Err(AuthenticatorError::KeyUnavailable { .. })
+    ));
     assert!(path.exists());
 }
 
@@ -383,7 +516,12 @@ struct Reentrant {
 }
 
 impl KeyProtector for Reentrant {
-    fn wrap(&self, alias: &str, key: &[u8], auth: bool) -> std::result::Result<Vec<u8>, ProtectorError> {
+    fn wrap(
+        &self,
+        alias: &str,
+        key: &[u8],
+        auth: bool,
+    ) -> std::result::Result<Vec<u8>, ProtectorError> {
         if let Some(v) = self.vault.get().and_then(|w| w.upgrade()) {
             let _ = v.is_locked();
             let _ = v.unlock_methods();
@@ -391,7 +529,11 @@ impl KeyProtector for Reentrant {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.wrap(alias, key, auth)
     }
-    fn unwrap(&self, alias: &str, wrapped: &[u8]) -> std::result::Result<SecretBytes, ProtectorError> {
+    fn unwrap(
+        &self,
+        alias: &str,
+        wrapped: &[u8],
+    ) -> std::result::Result<SecretBytes, ProtectorError> {
         if let Some(v) = self.vault.get().and_then(|w| w.upgrade()) {
             let _ = v.is_locked();
             let _ = v.lockout_status(T0);
@@ -422,7 +564,13 @@ fn protector_is_called_without_the_lock_and_biometrics_work() {
     v.set_passcode("1234", T0).unwrap();
     v.enable_biometrics(T0).unwrap();
     v.lock();
-    assert_eq!(v.unlock_methods().unwrap(), UnlockMethods { passcode: true, biometrics: true });
+    assert_eq!(
+        v.unlock_methods().unwrap(),
+        UnlockMethods {
+            passcode: true,
+            biometrics: true
+        }
+    );
     let threads: Vec<_> = (0..8)
         .map(|i| {
             let v = v.clone();
@@ -444,26 +592,46 @@ fn protector_is_called_without_the_lock_and_biometrics_work() {
     }
     assert!(prot.calls.load(Ordering::SeqCst) >= 160);
     prot.cancel.store(true, Ordering::SeqCst);
-    assert!(matches!(v.unlock_with_biometrics(T0), Err(AuthenticatorError::KeyUnavailable { .. })));
+    assert!(matches!(
+        v.unlock_with_biometrics(T0),
+        Err(AuthenticatorError::KeyUnavailable { .. })
+    ));
     prot.cancel.store(false, Ordering::SeqCst);
     v.unlock_with_biometrics(T0).unwrap();
     v.disable_biometrics().unwrap();
     v.lock();
-    assert!(matches!(v.unlock_with_biometrics(T0), Err(AuthenticatorError::InvalidInput { .. })));
+    assert!(matches!(
+        v.unlock_with_biometrics(T0),
+        Err(AuthenticatorError::InvalidInput { .. })
+    ));
 }
 
 #[test]
 fn add_uri_single_and_migration() {
     let (_d, v) = new_vault();
     let r = v
-        .add_uri("otpauth://totp/ACME:alice?secret=JBSWY3DPEHPK3PXP&issuer=ACME", T0)
+        .add_uri(
+            "otpauth://totp/ACME:alice?secret=JBSWY3DPEHPK3PXP&issuer=ACME",
+            T0,
+        )
         .unwrap();
     assert_eq!(r.added.len(), 1);
     assert_eq!(r.added[0].issuer, "ACME");
-    let again = v.add_uri("otpauth://totp/ACME:alice?secret=JBSWY3DPEHPK3PXP&issuer=ACME", T0).unwrap();
+    let again = v
+        .add_uri(
+            "otpauth://totp/ACME:alice?secret=JBSWY3DPEHPK3PXP&issuer=ACME",
+            T0,
+        )
+        .unwrap();
     assert!(again.added.is_empty());
-    assert!(matches!(again.skipped[0].error, AuthenticatorError::Duplicate { .. }));
-    assert!(matches!(v.add_uri("https://example.com", T0), Err(AuthenticatorError::InvalidInput { .. })));
+    assert!(matches!(
+        again.skipped[0].error,
+        AuthenticatorError::Duplicate { .. }
+    ));
+    assert!(matches!(
+        v.add_uri("https://example.com", T0),
+        Err(AuthenticatorError::InvalidInput { .. })
+    ));
     let exported = v.export_uris().unwrap();
     assert!(exported[0].starts_with("otpauth://totp/"));
 }

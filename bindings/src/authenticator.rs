@@ -1,0 +1,353 @@
+//! `Authenticator`: the one long-lived object a shell holds per vault.
+//!
+//! It wraps the core `Vault` and the shell's clock. Fast operations
+//! (listing, codes, edits) are synchronous; anything that calls the
+//! keystore — and so may show a biometric prompt — is `async` and runs on
+//! the bindings' runtime, off the caller's (UI) thread.
+
+use crate::clock::Clock;
+use crate::error::AuthError;
+use crate::guard::{guard, panic_text};
+use crate::keystore::{KeystoreProtector, PlatformKeystore};
+use crate::listener::CodeListener;
+use crate::records::{
+    AddReport, LockoutStatus, OtpCode, Profile, ProfileChange, ProfileDraft, UnlockMethods,
+    VaultSettings,
+};
+use crate::runtime::runtime;
+use crate::task::TaskHandle;
+use countersign_core::{NewProfile, OtpParams, Vault};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An unlocked-or-locked authenticator vault.
+#[derive(uniffi::Object)]
+pub struct Authenticator {
+    vault: Arc<Vault>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("vault", &self.vault)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs blocking vault work on the runtime's blocking pool and awaits it.
+async fn off_thread<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
+) -> Result<T, AuthError> {
+    let rt = runtime().ok_or_else(|| AuthError::Internal {
+        reason: "async runtime unavailable".into(),
+    })?;
+    match rt.spawn_blocking(move || guard(f)).await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => Err(AuthError::Internal {
+            reason: panic_text(e.into_panic().as_ref()),
+        }),
+        Err(e) => Err(AuthError::Internal {
+            reason: e.to_string(),
+        }),
+    }
+}
+
+#[uniffi::export]
+impl Authenticator {
+    /// Opens the vault at `path`, creating it (with a new key wrapped by
+    /// `keystore`) if no file is there. The vault starts locked. A file that
+    /// is not a readable vault gives `VaultUnreadable` and is left untouched.
+    #[uniffi::constructor]
+    pub fn open(
+        path: String,
+        keystore: Arc<dyn PlatformKeystore>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<Self>, AuthError> {
+        guard(|| {
+            if path.is_empty() || path.len() > 4096 {
+                return Err(AuthError::InvalidInput {
+                    reason: "vault path must be 1-4096 bytes".into(),
+                });
+            }
+            let now = clock.now_unix_s();
+            let protector = Arc::new(KeystoreProtector(keystore));
+            let vault = Vault::open_or_create(std::path::Path::new(&path), protector, now)?;
+            Ok(Arc::new(Self {
+                vault: Arc::new(vault),
+                clock,
+            }))
+        })
+    }
+
+    /// True while locked.
+    pub fn is_locked(&self) -> bool {
+        self.vault.is_locked()
+    }
+
+    /// Drops all keys and decrypted data from memory.
+    pub fn lock(&self) {
+        self.vault.lock();
+    }
+
+    /// Which unlock methods are set up (works while locked).
+    pub fn unlock_methods(&self) -> Result<UnlockMethods, AuthError> {
+        guard(|| {
+            let m = self.vault.unlock_methods()?;
+            Ok(UnlockMethods {
+                passcode: m.passcode,
+                biometrics: m.biometrics,
+            })
+        })
+    }
+
+    /// Failed attempts and current wait (works while locked).
+    pub fn lockout_status(&self) -> Result<LockoutStatus, AuthError> {
+        guard(|| {
+            let s = self.vault.lockout_status(self.clock.now_unix_s())?;
+            Ok(LockoutStatus {
+                failed_attempts: s.failed_attempts,
+                retry_after_s: s.retry_after_s,
+            })
+        })
+    }
+
+    /// The app went to the background.
+    pub fn on_background(&self) {
+        self.vault.on_background(self.clock.now_unix_s());
+    }
+
+    /// The app came back; returns true if it locked (re-auth timeout passed).
+    pub fn on_foreground(&self) -> bool {
+        self.vault.on_foreground(self.clock.now_unix_s())
+    }
+
+    /// Sets the first passcode (4–8 digits). Needs the vault unlocked.
+    pub fn set_passcode(&self, passcode: String) -> Result<(), AuthError> {
+        guard(|| {
+            Ok(self
+                .vault
+                .set_passcode(&passcode, self.clock.now_unix_s())?)
+        })
+    }
+
+    /// Changes the passcode; the old one counts as an attempt.
+    pub fn change_passcode(&self, old: String, new: String) -> Result<(), AuthError> {
+        guard(|| {
+            Ok(self
+                .vault
+                .change_passcode(&old, &new, self.clock.now_unix_s())?)
+        })
+    }
+
+    /// Removes the passcode after checking it.
+    pub fn remove_passcode(&self, current: String) -> Result<(), AuthError> {
+        guard(|| {
+            Ok(self
+                .vault
+                .remove_passcode(&current, self.clock.now_unix_s())?)
+        })
+    }
+
+    /// All profiles in display order.
+    pub fn profiles(&self) -> Result<Vec<Profile>, AuthError> {
+        guard(|| Ok(self.vault.list()?.iter().map(Profile::from).collect()))
+    }
+
+    /// Profiles matching `query` (issuer, account, group, note; any case).
+    pub fn search(&self, query: String) -> Result<Vec<Profile>, AuthError> {
+        guard(|| {
+            Ok(self
+                .vault
+                .search(&query)?
+                .iter()
+                .map(Profile::from)
+                .collect())
+        })
+    }
+
+    /// Adds what an `otpauth://` or `otpauth-migration://` URI (a scanned QR
+    /// code) holds. Duplicates and unsupported entries are reported, not added.
+    pub fn add_uri(&self, uri: String) -> Result<AddReport, AuthError> {
+        guard(|| Ok(self.vault.add_uri(&uri, self.clock.now_unix_s())?.into()))
+    }
+
+    /// Adds a profile typed in by the user.
+    pub fn add_profile(&self, draft: ProfileDraft) -> Result<Profile, AuthError> {
+        guard(|| {
+            let secret = countersign_core::uri::decode_secret(&draft.secret_base32)
+                .map_err(countersign_core::AuthenticatorError::from)?;
+            let params = OtpParams {
+                otp_type: draft.otp_type.into(),
+                algorithm: draft.algorithm.into(),
+                digits: draft.digits,
+                period: draft.period,
+                counter: draft.counter,
+            };
+            let p = NewProfile::new(&draft.issuer, &draft.account, secret, params);
+            Ok(Profile::from(&self.vault.add(p, self.clock.now_unix_s())?))
+        })
+    }
+
+    /// Changes a profile's name, note, group or favorite flag.
+    pub fn update_profile(&self, id: String, change: ProfileChange) -> Result<Profile, AuthError> {
+        guard(|| {
+            Ok(Profile::from(&self.vault.update(
+                &id,
+                change.into(),
+                self.clock.now_unix_s(),
+            )?))
+        })
+    }
+
+    /// Puts profiles in this order (every id exactly once).
+    pub fn reorder(&self, ids: Vec<String>) -> Result<(), AuthError> {
+        guard(|| Ok(self.vault.reorder(&ids, self.clock.now_unix_s())?))
+    }
+
+    /// Deletes a profile.
+    pub fn remove_profile(&self, id: String) -> Result<(), AuthError> {
+        guard(|| Ok(self.vault.remove(&id)?))
+    }
+
+    /// HOTP: advances the counter and returns the new code.
+    pub fn next_hotp(&self, id: String) -> Result<OtpCode, AuthError> {
+        guard(|| {
+            let now = self.clock.now_unix_s();
+            let c = self.vault.hotp_advance(&id, now)?;
+            Ok(OtpCode::new(id, c, 0))
+        })
+    }
+
+    /// Every profile's current code (by the shell's clock plus the vault's offset).
+    pub fn codes(&self) -> Result<Vec<OtpCode>, AuthError> {
+        self.codes_at(self.clock.now_unix_s())
+    }
+
+    /// Every profile's code at Unix time `unix_s`.
+    pub fn codes_at(&self, unix_s: i64) -> Result<Vec<OtpCode>, AuthError> {
+        guard(|| {
+            Ok(self
+                .vault
+                .codes_at(unix_s)?
+                .into_iter()
+                .map(|pc| OtpCode::new(pc.id, pc.code, pc.period))
+                .collect())
+        })
+    }
+
+    /// The next window's code of one profile (preview).
+    pub fn next_code(&self, id: String) -> Result<OtpCode, AuthError> {
+        guard(|| {
+            let period = self.vault.get(&id)?.params.period;
+            let c = self.vault.next_code_at(&id, self.clock.now_unix_s())?;
+            Ok(OtpCode::new(id, c, period))
+        })
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> Result<VaultSettings, AuthError> {
+        guard(|| Ok(self.vault.settings()?.into()))
+    }
+
+    /// Replaces the settings.
+    pub fn update_settings(&self, settings: VaultSettings) -> Result<(), AuthError> {
+        guard(|| Ok(self.vault.update_settings(settings.into())?))
+    }
+
+    /// The profile's `otpauth://` URI, to show as a QR code for moving it to
+    /// another app. Contains the secret.
+    pub fn export_uri(&self, id: String) -> Result<String, AuthError> {
+        guard(|| Ok(self.vault.export_uri(&id)?.to_string()))
+    }
+
+    /// Starts calling `listener.on_codes` once per second (at each second
+    /// boundary) until the handle is cancelled or dropped, or the vault locks
+    /// (then `on_locked` is called once and the ticking stops).
+    pub fn watch_codes(
+        self: Arc<Self>,
+        listener: Arc<dyn CodeListener>,
+    ) -> Result<Arc<TaskHandle>, AuthError> {
+        let rt = runtime().ok_or_else(|| AuthError::Internal {
+            reason: "async runtime unavailable".into(),
+        })?;
+        let me = self.clone();
+        let handle = rt.spawn(async move {
+            loop {
+                let codes = me.codes();
+                let l = listener.clone();
+                // The listener runs with no lock held; a throwing listener
+                // must not kill the runtime thread.
+                let keep_going =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match codes {
+                        Ok(c) => {
+                            l.on_codes(c);
+                            true
+                        }
+                        Err(AuthError::VaultLocked) => {
+                            l.on_locked();
+                            false
+                        }
+                        Err(_) => true,
+                    }))
+                    .unwrap_or(true);
+                if !keep_going {
+                    break;
+                }
+                let ms = 1000
+                    - std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| u64::from(d.subsec_millis()))
+                        .unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(ms.max(1))).await;
+            }
+        });
+        Ok(Arc::new(TaskHandle::new(handle)))
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl Authenticator {
+    /// Unlocks with the device key and, if one is set, the passcode.
+    /// Wrong passcodes are counted and answered with `WrongPasscode`; while a
+    /// wait is in force every attempt gets `LockedOut`.
+    pub async fn unlock(&self, passcode: Option<String>) -> Result<(), AuthError> {
+        let vault = self.vault.clone();
+        let now = self.clock.now_unix_s();
+        off_thread(move || Ok(vault.unlock(passcode.as_deref(), now)?)).await
+    }
+
+    /// Unlocks through the biometric slot (the keystore shows the prompt).
+    pub async fn unlock_with_biometrics(&self) -> Result<(), AuthError> {
+        let vault = self.vault.clone();
+        let now = self.clock.now_unix_s();
+        off_thread(move || Ok(vault.unlock_with_biometrics(now)?)).await
+    }
+
+    /// Adds biometric unlock (needs the vault unlocked).
+    pub async fn enable_biometrics(&self) -> Result<(), AuthError> {
+        let vault = self.vault.clone();
+        let now = self.clock.now_unix_s();
+        off_thread(move || Ok(vault.enable_biometrics(now)?)).await
+    }
+
+    /// Removes biometric unlock and deletes its platform key.
+    pub async fn disable_biometrics(&self) -> Result<(), AuthError> {
+        let vault = self.vault.clone();
+        off_thread(move || Ok(vault.disable_biometrics()?)).await
+    }
+}
+
+/// Diagnostics: panics inside the panic guard and returns the result, so a
+/// shell (and our tests) can check that a Rust panic arrives as
+/// `AuthError.Internal` instead of crashing the app.
+#[uniffi::export]
+pub fn ffi_panic_probe() -> Result<(), AuthError> {
+    guard(|| {
+        let v: Vec<u8> = Vec::new();
+        // An out-of-bounds index: a real panic, as a bug would cause.
+        let i = v.len() + std::hint::black_box(1);
+        let _byte = v[i];
+        Ok(())
+    })
+}

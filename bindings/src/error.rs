@@ -1,0 +1,143 @@
+//! The exported errors and their single mapping point from the core.
+//!
+//! Shells switch on these cases (Kotlin: `AuthException.WrongPasscode`,
+//! Swift: `AuthError.WrongPasscode`). No case carries a secret.
+
+use countersign_core::{AuthenticatorError, ProtectorError};
+
+/// Errors of authenticator operations, each one a thing the UI can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum AuthError {
+    /// The vault is locked: unlock it and retry.
+    #[error("the vault is locked")]
+    VaultLocked,
+    /// Wrong passcode; `retry_after_s` > 0 means the next try must wait.
+    #[error("wrong passcode (retry in {retry_after_s} s)")]
+    WrongPasscode {
+        /// Seconds until the next attempt is accepted.
+        retry_after_s: u64,
+    },
+    /// Too many wrong passcodes: wait `retry_after_s` seconds.
+    #[error("too many wrong passcodes; retry in {retry_after_s} s")]
+    LockedOut {
+        /// Seconds until the next attempt is accepted.
+        retry_after_s: u64,
+    },
+    /// Input rejected, nothing changed; `reason` can be shown.
+    #[error("invalid input: {reason}")]
+    InvalidInput {
+        /// Why, in words safe to show.
+        reason: String,
+    },
+    /// No such profile.
+    #[error("not found")]
+    NotFound,
+    /// Already in the vault.
+    #[error("duplicate of {existing_id}")]
+    Duplicate {
+        /// The profile that already holds this account.
+        existing_id: String,
+    },
+    /// A limit was reached; nothing was added.
+    #[error("limit of {limit} {what} reached")]
+    LimitReached {
+        /// The limit.
+        limit: u32,
+        /// What it limits.
+        what: String,
+    },
+    /// The vault file cannot be read; it was left untouched. Offer restore.
+    #[error("vault unreadable: {reason}")]
+    VaultUnreadable {
+        /// Which check failed.
+        reason: String,
+    },
+    /// The platform key could not be used (cancelled, invalidated, missing).
+    #[error("key unavailable: {reason}")]
+    KeyUnavailable {
+        /// What the keystore reported.
+        reason: String,
+    },
+    /// Storage failed; nothing was half-written.
+    #[error("storage error: {reason}")]
+    Storage {
+        /// The storage layer's message.
+        reason: String,
+    },
+    /// A bug (including a caught panic). Please report it.
+    #[error("internal error: {reason}")]
+    Internal {
+        /// Description for the bug report.
+        reason: String,
+    },
+}
+
+impl From<AuthenticatorError> for AuthError {
+    fn from(e: AuthenticatorError) -> Self {
+        use AuthenticatorError as C;
+        match e {
+            C::VaultLocked => Self::VaultLocked,
+            C::WrongPasscode { retry_after_s } => Self::WrongPasscode { retry_after_s },
+            C::LockedOut { retry_after_s } => Self::LockedOut { retry_after_s },
+            C::InvalidInput { reason } => Self::InvalidInput { reason },
+            C::NotFound => Self::NotFound,
+            C::Duplicate { existing_id } => Self::Duplicate { existing_id },
+            C::LimitReached { limit, what } => Self::LimitReached { limit, what },
+            C::VaultUnreadable { reason } => Self::VaultUnreadable { reason },
+            C::KeyUnavailable { reason } => Self::KeyUnavailable { reason },
+            C::Storage { reason } => Self::Storage { reason },
+            C::Internal { reason } => Self::Internal { reason },
+        }
+    }
+}
+
+/// Errors a platform keystore implementation reports.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum KeystoreError {
+    /// The user dismissed the biometric / credential prompt.
+    #[error("authentication cancelled")]
+    UserCancelled,
+    /// Authentication failed.
+    #[error("authentication failed")]
+    AuthFailed,
+    /// The key is gone or was invalidated (new biometric enrollment).
+    #[error("key invalidated")]
+    KeyInvalidated,
+    /// Any other platform failure.
+    #[error("keystore unavailable: {reason}")]
+    Unavailable {
+        /// What the platform said.
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for KeystoreError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Unavailable { reason: e.reason }
+    }
+}
+
+impl From<KeystoreError> for ProtectorError {
+    fn from(e: KeystoreError) -> Self {
+        match e {
+            KeystoreError::UserCancelled => ProtectorError::UserCancelled,
+            KeystoreError::AuthFailed => ProtectorError::AuthFailed,
+            KeystoreError::KeyInvalidated => ProtectorError::KeyInvalidated,
+            KeystoreError::Unavailable { reason } => ProtectorError::Platform(reason),
+        }
+    }
+}
+
+impl From<ProtectorError> for KeystoreError {
+    fn from(e: ProtectorError) -> Self {
+        match e {
+            ProtectorError::UserCancelled => KeystoreError::UserCancelled,
+            ProtectorError::AuthFailed => KeystoreError::AuthFailed,
+            ProtectorError::KeyInvalidated => KeystoreError::KeyInvalidated,
+            ProtectorError::BadBlob => KeystoreError::Unavailable {
+                reason: "wrapped key rejected".into(),
+            },
+            ProtectorError::Platform(reason) => KeystoreError::Unavailable { reason },
+        }
+    }
+}
