@@ -23,8 +23,8 @@ use std::time::Duration;
 /// An unlocked-or-locked authenticator vault.
 #[derive(uniffi::Object)]
 pub struct Authenticator {
-    vault: Arc<Vault>,
-    clock: Arc<dyn Clock>,
+    pub(crate) vault: Arc<Vault>,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Authenticator {

@@ -64,6 +64,29 @@ pub enum AuthError {
         /// The storage layer's message.
         reason: String,
     },
+    /// The server could not be reached; retry later.
+    #[error("network error: {reason}")]
+    Network {
+        /// What failed.
+        reason: String,
+    },
+    /// The server's TLS key is not the pinned one (possible interception).
+    #[error("server key mismatch")]
+    ServerKeyMismatch,
+    /// The server revoked this pairing; offer to remove it.
+    #[error("pairing {pairing_id} was revoked")]
+    PairingRevoked {
+        /// Local pairing id.
+        pairing_id: String,
+    },
+    /// The server refused (expired, already answered, rate limited, …).
+    #[error("server refused: {message} ({code})")]
+    Rejected {
+        /// Protocol error code.
+        code: String,
+        /// Server message.
+        message: String,
+    },
     /// A bug (including a caught panic). Please report it.
     #[error("internal error: {reason}")]
     Internal {
@@ -86,6 +109,10 @@ impl From<AuthenticatorError> for AuthError {
             C::VaultUnreadable { reason } => Self::VaultUnreadable { reason },
             C::KeyUnavailable { reason } => Self::KeyUnavailable { reason },
             C::Storage { reason } => Self::Storage { reason },
+            C::Network { reason } => Self::Network { reason },
+            C::ServerKeyMismatch => Self::ServerKeyMismatch,
+            C::PairingRevoked { pairing_id } => Self::PairingRevoked { pairing_id },
+            C::Rejected { code, message } => Self::Rejected { code, message },
             C::Internal { reason } => Self::Internal { reason },
         }
     }

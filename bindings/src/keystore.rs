@@ -89,15 +89,48 @@ impl KeyProtector for KeystoreProtector {
     fn delete(&self, alias: &str) -> Result<(), ProtectorError> {
         Ok(self.0.delete_key(alias.to_owned())?)
     }
+
+    fn create_signing_key(
+        &self,
+        alias: &str,
+        require_user_auth: bool,
+    ) -> Result<Vec<u8>, ProtectorError> {
+        let public = self
+            .0
+            .create_signing_key(alias.to_owned(), require_user_auth)?;
+        if public.len() != 65 || public[0] != 4 {
+            return Err(ProtectorError::Platform(format!(
+                "keystore returned a {}-byte public key, expected a 65-byte uncompressed P-256 point",
+                public.len()
+            )));
+        }
+        Ok(public)
+    }
+
+    fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, ProtectorError> {
+        let sig = self.0.sign(alias.to_owned(), message.to_vec())?;
+        // DER ECDSA P-256 signatures are 8-72 bytes.
+        if !(8..=72).contains(&sig.len()) {
+            return Err(ProtectorError::Platform(format!(
+                "keystore returned a {}-byte signature",
+                sig.len()
+            )));
+        }
+        Ok(sig)
+    }
+
+    fn delete_signing_key(&self, alias: &str) -> Result<(), ProtectorError> {
+        Ok(self.0.delete_key(alias.to_owned())?)
+    }
 }
 
 /// A software keystore for desktop and tests: the wrapping key in a 0600
-/// file, signing keys as PKCS#8 files beside it. Offers no hardware
-/// protection and cannot enforce user authentication.
+/// file, signing keys sealed under it beside it (the core's
+/// `SoftwareKeyProtector`). Offers no hardware protection and cannot
+/// enforce user authentication.
 #[derive(uniffi::Object)]
 pub struct SoftwareKeystore {
-    dir: std::path::PathBuf,
-    wrapper: SoftwareKeyProtector,
+    inner: SoftwareKeyProtector,
 }
 
 #[uniffi::export]
@@ -109,30 +142,9 @@ impl SoftwareKeystore {
         std::fs::create_dir_all(&dir).map_err(|e| KeystoreError::Unavailable {
             reason: e.to_string(),
         })?;
-        let wrapper = SoftwareKeyProtector::new(dir.join("wrapping.key"));
-        Ok(Arc::new(Self { dir, wrapper }))
-    }
-}
-
-impl SoftwareKeystore {
-    fn signing_path(&self, alias: &str) -> Result<std::path::PathBuf, KeystoreError> {
-        if alias.is_empty()
-            || alias.len() > 200
-            || !alias
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        {
-            return Err(KeystoreError::Unavailable {
-                reason: "alias must be 1-200 characters of [A-Za-z0-9._-]".into(),
-            });
-        }
-        Ok(self.dir.join(format!("{alias}.p256.pk8")))
-    }
-}
-
-fn unavailable(e: impl std::fmt::Display) -> KeystoreError {
-    KeystoreError::Unavailable {
-        reason: e.to_string(),
+        Ok(Arc::new(Self {
+            inner: SoftwareKeyProtector::new(dir.join("wrapping.key")),
+        }))
     }
 }
 
@@ -143,69 +155,28 @@ impl PlatformKeystore for SoftwareKeystore {
         key: Vec<u8>,
         require_user_auth: bool,
     ) -> Result<Vec<u8>, KeystoreError> {
-        Ok(self.wrapper.wrap(&alias, &key, require_user_auth)?)
+        Ok(self.inner.wrap(&alias, &key, require_user_auth)?)
     }
 
     fn unwrap_key(&self, alias: String, wrapped: Vec<u8>) -> Result<Vec<u8>, KeystoreError> {
-        Ok(self.wrapper.unwrap(&alias, &wrapped)?.expose().to_vec())
+        Ok(self.inner.unwrap(&alias, &wrapped)?.expose().to_vec())
     }
 
     fn create_signing_key(
         &self,
         alias: String,
-        _require_user_auth: bool,
+        require_user_auth: bool,
     ) -> Result<Vec<u8>, KeystoreError> {
-        use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-        let rng = ring::rand::SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
-            .map_err(unavailable)?;
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
-            .map_err(unavailable)?;
-        let path = self.signing_path(&alias)?;
-        write_private(&path, pkcs8.as_ref()).map_err(unavailable)?;
-        Ok(pair.public_key().as_ref().to_vec())
+        Ok(self.inner.create_signing_key(&alias, require_user_auth)?)
     }
 
     fn sign(&self, alias: String, message: Vec<u8>) -> Result<Vec<u8>, KeystoreError> {
-        use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-        let path = self.signing_path(&alias)?;
-        let pkcs8 = zeroize::Zeroizing::new(std::fs::read(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                KeystoreError::KeyInvalidated
-            } else {
-                unavailable(e)
-            }
-        })?);
-        let rng = ring::rand::SystemRandom::new();
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, &rng)
-            .map_err(unavailable)?;
-        Ok(pair
-            .sign(&rng, &message)
-            .map_err(unavailable)?
-            .as_ref()
-            .to_vec())
+        Ok(self.inner.sign(&alias, &message)?)
     }
 
+    /// Deletes signing key `alias`. Wrapping keys are one file shared by
+    /// every alias and are kept.
     fn delete_key(&self, alias: String) -> Result<(), KeystoreError> {
-        let path = self.signing_path(&alias)?;
-        match std::fs::remove_file(path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(unavailable(e)),
-        }
+        Ok(self.inner.delete_signing_key(&alias)?)
     }
-}
-
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }

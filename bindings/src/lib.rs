@@ -16,6 +16,7 @@
 //! The vault releases its lock around keystore calls; listeners are called
 //! with data already copied out.
 
+mod approve;
 mod authenticator;
 mod clock;
 mod error;
@@ -26,6 +27,10 @@ mod records;
 mod runtime;
 mod task;
 
+pub use approve::{
+    Decision, DeviceRegistration, PairingFailure, PendingCheck, RequestState, ServerIdentity,
+    ServerPairing, SignInContext, SignInListener, SignInRequest,
+};
 pub use authenticator::{ffi_panic_probe, Authenticator};
 pub use clock::{Clock, SystemClock};
 pub use error::{AuthError, KeystoreError};

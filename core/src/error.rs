@@ -72,6 +72,31 @@ pub enum AuthenticatorError {
         /// The storage layer's message.
         reason: String,
     },
+    /// The server could not be reached (offline, DNS, timeout, TLS). Retry later.
+    #[error("network error: {reason}")]
+    Network {
+        /// What failed.
+        reason: String,
+    },
+    /// The server presented a TLS key other than the pinned one. Do not
+    /// retry blindly: someone may be intercepting the connection.
+    #[error("the server's key does not match the paired key")]
+    ServerKeyMismatch,
+    /// The server revoked this device's pairing; it can be removed.
+    #[error("the pairing was revoked by the server")]
+    PairingRevoked {
+        /// Local id of the pairing.
+        pairing_id: String,
+    },
+    /// The server refused the request (expired, already answered, rate
+    /// limited, invalid invitation, …). `code` is the protocol's error code.
+    #[error("the server refused: {message} ({code})")]
+    Rejected {
+        /// Machine-readable code from `docs/protocol.md`.
+        code: String,
+        /// The server's message.
+        message: String,
+    },
     /// A bug: an invariant did not hold. Please report it.
     #[error("internal error: {reason}")]
     Internal {

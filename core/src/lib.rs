@@ -22,3 +22,4 @@ pub use otp::{Algorithm, Code, Generator, OtpParams, OtpType};
 pub use profile::{NewProfile, Profile};
 pub use secret::SecretBytes;
 pub use vault::{KeyProtector, ProtectorError, Settings, SoftwareKeyProtector, Vault};
+pub mod approve;

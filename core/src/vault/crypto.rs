@@ -33,6 +33,8 @@ pub enum Purpose {
     Passcode,
     /// The data key wrapped by the software key protector.
     SoftwareSlot,
+    /// An approve sign-in pairing row.
+    Pairing,
 }
 
 impl Purpose {
@@ -42,6 +44,7 @@ impl Purpose {
             Purpose::Settings => b"settings",
             Purpose::Passcode => b"passcode",
             Purpose::SoftwareSlot => b"software-slot",
+            Purpose::Pairing => b"pairing",
         }
     }
 }

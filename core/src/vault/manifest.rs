@@ -5,7 +5,9 @@
 //! `K_man = HKDF(data key, "countersign manifest v1")` and
 //! `body = "CSM1" || generation || count:u32be || for each profile id in
 //! byte order: len:u16be || id || SHA-256(payload) || SHA-256(settings blob)
-//! || SHA-256(passcode blob or empty)`. On unlock it is recomputed from the
+//! || SHA-256(passcode blob or empty) [|| "PAIR" || count:u32be || for each
+//! pairing id in byte order: len:u16be || id || SHA-256(payload)]`, the
+//! bracketed section only when at least one pairing exists. On unlock it is recomputed from the
 //! rows and compared in constant time; a mismatch makes the vault unreadable
 //! (it is never repaired or deleted automatically).
 //!
@@ -31,6 +33,8 @@ pub struct Digests {
     pub settings: [u8; 32],
     /// SHA-256 of the sealed passcode verifier, if one is set.
     pub passcode: Option<[u8; 32]>,
+    /// Pairing id → SHA-256 of its sealed payload.
+    pub pairings: BTreeMap<String, [u8; 32]>,
 }
 
 impl Digests {
@@ -52,6 +56,17 @@ impl Digests {
         }
         body.extend_from_slice(&self.settings);
         body.extend_from_slice(&self.passcode.unwrap_or_else(|| sha256(b"")));
+        // Present only when there are pairings, so a vault migrated from
+        // schema 1 keeps its MAC.
+        if !self.pairings.is_empty() {
+            body.extend_from_slice(b"PAIR");
+            body.extend_from_slice(&(self.pairings.len() as u32).to_be_bytes());
+            for (id, d) in &self.pairings {
+                body.extend_from_slice(&(id.len() as u16).to_be_bytes());
+                body.extend_from_slice(id.as_bytes());
+                body.extend_from_slice(d);
+            }
+        }
         hmac_sha256(key, &[&body])
     }
 

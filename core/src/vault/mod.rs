@@ -12,6 +12,7 @@
 
 mod crypto;
 mod manifest;
+mod pairings;
 mod passcode;
 mod profiles;
 mod protector;
@@ -19,14 +20,25 @@ mod record;
 mod schema;
 mod settings;
 
+pub use pairings::{Pairing, MAX_PAIRINGS};
 pub use passcode::{wait_after, FREE_ATTEMPTS, MAX_WAIT_S};
 pub use profiles::{AddReport, ProfileCode, ProfileUpdate, Skipped, MAX_PROFILES};
 pub use protector::{KeyProtector, ProtectorError, SoftwareKeyProtector};
 pub use schema::SCHEMA_VERSION;
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    crypto::hex(bytes)
+}
+
+/// A fresh random id (32 hex characters) from the OS random source.
+pub fn random_hex_id() -> Result<String, AuthenticatorError> {
+    crypto::random_id().map_err(Into::into)
+}
 pub use settings::{Settings, MAX_CLOCK_OFFSET_S, MAX_REAUTH_TIMEOUT_S};
 
 use crate::error::{AuthenticatorError, VaultError};
-use crypto::{aad, hex, Purpose, SealKey, VAULT_ID_LEN};
+use crypto::{aad, Purpose, SealKey, VAULT_ID_LEN};
 use manifest::{Digests, MANIFEST_INFO};
 use passcode::{Lockout, Verifier, VERIFIER_INFO};
 use profiles::Entry;
@@ -86,6 +98,7 @@ struct Unlocked {
     digests: Digests,
     settings: Settings,
     entries: Vec<Entry>,
+    pairings: Vec<pairings::Pairing>,
 }
 
 const META_VAULT_ID: &str = "vault_id";
@@ -697,6 +710,17 @@ fn load_unlocked(
         digests.profiles.insert(id, Digests::of(&payload));
         entries.push(Entry::new(profile)?);
     }
+    let mut pairing_list = Vec::new();
+    let mut stmt = conn.prepare_cached("SELECT id, payload FROM pairings")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        let payload: Vec<u8> = row.get(1)?;
+        let plain = key.open(&aad(Purpose::Pairing, &id, vault_id), &payload, "pairing")?;
+        pairing_list.push(pairings::decode(&id, &plain)?);
+        digests.pairings.insert(id, Digests::of(&payload));
+    }
+    pairing_list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     let stored = get_meta(conn, META_MANIFEST)?
         .ok_or_else(|| VaultError::Tampered("manifest missing".into()))?;
     let generation = digests.verify(&manifest_key[..], &stored)?;
@@ -709,6 +733,7 @@ fn load_unlocked(
         digests,
         settings,
         entries,
+        pairings: pairing_list,
     })
 }
 

@@ -55,6 +55,21 @@ pub trait KeyProtector: Send + Sync {
     fn unwrap(&self, alias: &str, wrapped: &[u8]) -> Result<SecretBytes, ProtectorError>;
     /// Deletes the platform key `alias` (idempotent).
     fn delete(&self, alias: &str) -> Result<(), ProtectorError>;
+
+    /// Creates (or replaces) an ECDSA P-256 signing key `alias` held by the
+    /// platform and returns its public key as an uncompressed SEC1 point
+    /// (65 bytes). On phones the private key never leaves secure hardware.
+    fn create_signing_key(
+        &self,
+        alias: &str,
+        require_user_auth: bool,
+    ) -> Result<Vec<u8>, ProtectorError>;
+
+    /// Signs `message` with key `alias` (ECDSA P-256, SHA-256, DER signature).
+    fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, ProtectorError>;
+
+    /// Deletes signing key `alias` (idempotent).
+    fn delete_signing_key(&self, alias: &str) -> Result<(), ProtectorError>;
 }
 
 /// A software key protector for desktop and tests.
@@ -150,6 +165,81 @@ impl KeyProtector for SoftwareKeyProtector {
         // slots, so software deletion is a no-op. Phones delete per alias.
         Ok(())
     }
+
+    fn create_signing_key(
+        &self,
+        alias: &str,
+        _require_user_auth: bool,
+    ) -> Result<Vec<u8>, ProtectorError> {
+        use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+        let path = self.signing_path(alias)?;
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+            .map_err(|_| ProtectorError::Platform("cannot generate a P-256 key".into()))?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+            .map_err(|_| ProtectorError::Platform("cannot load the new P-256 key".into()))?;
+        // Sealed under the protector key, like the vault key.
+        let sealed = self
+            .load_or_create()?
+            .seal(&alias_aad(alias), pkcs8.as_ref())
+            .map_err(|e| ProtectorError::Platform(e.to_string()))?;
+        let _ = std::fs::remove_file(&path);
+        write_private(&path, &sealed)
+            .map_err(|e| ProtectorError::Platform(format!("cannot write signing key: {e}")))?;
+        Ok(pair.public_key().as_ref().to_vec())
+    }
+
+    fn sign(&self, alias: &str, message: &[u8]) -> Result<Vec<u8>, ProtectorError> {
+        use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+        let path = self.signing_path(alias)?;
+        let sealed = std::fs::read(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ProtectorError::KeyInvalidated
+            } else {
+                ProtectorError::Platform(format!("cannot read signing key: {e}"))
+            }
+        })?;
+        let pkcs8 = self
+            .load()?
+            .open(&alias_aad(alias), &sealed, "signing key")
+            .map_err(|_| ProtectorError::BadBlob)?;
+        let rng = ring::rand::SystemRandom::new();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, &rng)
+            .map_err(|_| ProtectorError::BadBlob)?;
+        let sig = pair
+            .sign(&rng, message)
+            .map_err(|_| ProtectorError::Platform("signing failed".into()))?;
+        Ok(sig.as_ref().to_vec())
+    }
+
+    fn delete_signing_key(&self, alias: &str) -> Result<(), ProtectorError> {
+        match std::fs::remove_file(self.signing_path(alias)?) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(ProtectorError::Platform(format!(
+                "cannot delete signing key: {e}"
+            ))),
+        }
+    }
+}
+
+impl SoftwareKeyProtector {
+    /// `<key file>.sign.<alias>`; aliases are restricted to a safe alphabet.
+    fn signing_path(&self, alias: &str) -> Result<PathBuf, ProtectorError> {
+        let ok = !alias.is_empty()
+            && alias.len() <= 200
+            && alias
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        if !ok {
+            return Err(ProtectorError::Platform(
+                "key alias must be 1-200 characters of [A-Za-z0-9._-]".into(),
+            ));
+        }
+        let mut p = self.key_path.as_os_str().to_owned();
+        p.push(format!(".sign.{alias}"));
+        Ok(PathBuf::from(p))
+    }
 }
 
 /// Writes a file atomically (temp file, fsync, rename, fsync dir) with mode 0600.
@@ -221,5 +311,26 @@ mod tests {
         assert_eq!(p.unwrap("a", &blob), Err(ProtectorError::KeyInvalidated));
         assert!(!p.key_path().exists());
         assert!(p.wrap("a", &[0u8; 5], false).is_err());
+    }
+
+    #[test]
+    fn signing_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = SoftwareKeyProtector::new(dir.path().join("k"));
+        let public = p.create_signing_key("dev.1", false).unwrap();
+        assert_eq!(public.len(), 65);
+        let sig = p.sign("dev.1", b"msg").unwrap();
+        let key = ring::signature::UnparsedPublicKey::new(
+            &ring::signature::ECDSA_P256_SHA256_ASN1,
+            &public,
+        );
+        key.verify(b"msg", &sig).unwrap();
+        assert!(key.verify(b"msh", &sig).is_err());
+        // The key file on disk is sealed, not a plain PKCS#8 document.
+        let raw = std::fs::read(dir.path().join("k.sign.dev.1")).unwrap();
+        assert_eq!(raw[0], 1);
+        p.delete_signing_key("dev.1").unwrap();
+        assert_eq!(p.sign("dev.1", b"msg"), Err(ProtectorError::KeyInvalidated));
+        assert!(p.sign("../x", b"msg").is_err());
     }
 }

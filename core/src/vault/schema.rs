@@ -12,7 +12,7 @@ use std::path::Path;
 /// `PRAGMA application_id` of a Countersign vault ("CSVT").
 pub const APPLICATION_ID: i64 = 0x4353_5654;
 /// Newest schema version this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -29,6 +29,12 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
      ) STRICT;
      CREATE TABLE profiles (
+        id      TEXT PRIMARY KEY NOT NULL,
+        payload BLOB NOT NULL
+     ) STRICT;",
+    // 1 → 2: approve sign-in pairings. The manifest's pairing section is
+    // empty for a migrated vault, so its MAC stays valid without the key.
+    "CREATE TABLE pairings (
         id      TEXT PRIMARY KEY NOT NULL,
         payload BLOB NOT NULL
      ) STRICT;",
@@ -121,6 +127,26 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn migrates_version_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v1.db");
+        {
+            let c = Connection::open(&p).unwrap();
+            c.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let c = open(&p).unwrap();
+        let v: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 2);
+        c.execute("INSERT INTO pairings (id, payload) VALUES ('a', x'00')", [])
+            .unwrap();
     }
 
     #[test]

@@ -547,6 +547,19 @@ impl KeyProtector for Reentrant {
     fn delete(&self, alias: &str) -> std::result::Result<(), ProtectorError> {
         self.inner.delete(alias)
     }
+    fn create_signing_key(
+        &self,
+        alias: &str,
+        auth: bool,
+    ) -> std::result::Result<Vec<u8>, ProtectorError> {
+        self.inner.create_signing_key(alias, auth)
+    }
+    fn sign(&self, alias: &str, message: &[u8]) -> std::result::Result<Vec<u8>, ProtectorError> {
+        self.inner.sign(alias, message)
+    }
+    fn delete_signing_key(&self, alias: &str) -> std::result::Result<(), ProtectorError> {
+        self.inner.delete_signing_key(alias)
+    }
 }
 
 #[test]

@@ -1,0 +1,450 @@
+//! Approve sign-in through the bindings: pairing, pending requests, answers.
+//!
+//! Every call here talks to a server and is `async`, running on the
+//! bindings' tokio runtime; signing and user-presence prompts run on its
+//! blocking pool. Records mirror `countersign_core::approve`.
+
+use crate::authenticator::Authenticator;
+use crate::error::AuthError;
+use crate::runtime::runtime;
+use crate::task::TaskHandle;
+use countersign_core::approve as core_approve;
+use countersign_core::approve::protocol as proto;
+use std::sync::Arc;
+
+/// How this device introduces itself to a server.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DeviceRegistration {
+    /// Name shown to the user and admins ("Alice's iPhone").
+    pub name: String,
+    /// "ios", "android" or "desktop".
+    pub platform: String,
+    /// Push token (APNs / FCM), if any.
+    pub push_token: Option<String>,
+}
+
+impl From<DeviceRegistration> for core_approve::DeviceInfo {
+    fn from(d: DeviceRegistration) -> Self {
+        Self {
+            name: d.name,
+            platform: d.platform,
+            push_token: d.push_token,
+        }
+    }
+}
+
+/// A pairing with a sign-in server.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ServerPairing {
+    /// Local id.
+    pub id: String,
+    /// Server name.
+    pub server_name: String,
+    /// Server id.
+    pub server_id: String,
+    /// Account on the server.
+    pub account: String,
+    /// Server addresses.
+    pub urls: Vec<String>,
+    /// Pinned TLS key fingerprint (SHA-256, hex).
+    pub fingerprint: String,
+    /// When paired, Unix seconds.
+    pub created_at: i64,
+    /// Server clock minus device clock at the last contact, seconds; warn
+    /// the user when it is large.
+    pub clock_offset_s: i64,
+}
+
+impl From<countersign_core::vault::Pairing> for ServerPairing {
+    fn from(p: countersign_core::vault::Pairing) -> Self {
+        Self {
+            id: p.id,
+            server_name: p.server_name,
+            server_id: p.server_id,
+            account: p.account,
+            urls: p.urls,
+            fingerprint: p.spki_sha256_hex,
+            created_at: p.created_at,
+            clock_offset_s: p.clock_offset_s,
+        }
+    }
+}
+
+/// A server seen for the first time: compare `fingerprint` with what the
+/// server's admin page shows before pairing by password.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ServerIdentity {
+    /// Server id.
+    pub server_id: String,
+    /// Server name.
+    pub server_name: String,
+    /// SHA-256 of the server's TLS key, hex.
+    pub fingerprint: String,
+    /// Server time.
+    pub server_time: i64,
+}
+
+/// What the phone shows about a sign-in attempt (exactly what is signed).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SignInContext {
+    /// Service being signed in to.
+    pub service: String,
+    /// Address the attempt came from.
+    pub client_ip: String,
+    /// Browser / client.
+    pub user_agent: String,
+    /// Approximate place ("" if unknown).
+    pub location: String,
+    /// Started at (server time).
+    pub created_at: i64,
+    /// Expires at (server time).
+    pub expires_at: i64,
+}
+
+/// A sign-in waiting for Approve or Deny.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SignInRequest {
+    /// Pairing it came through.
+    pub pairing_id: String,
+    /// Server name.
+    pub server_name: String,
+    /// Request id.
+    pub request_id: String,
+    /// Account.
+    pub account: String,
+    /// Nonce (opaque).
+    pub nonce: String,
+    /// What to show.
+    pub context: SignInContext,
+    /// Numbers to offer; the user picks the one the login screen shows.
+    pub choices: Vec<u8>,
+}
+
+impl From<core_approve::SignInRequest> for SignInRequest {
+    fn from(r: core_approve::SignInRequest) -> Self {
+        Self {
+            pairing_id: r.pairing_id,
+            server_name: r.server_name,
+            request_id: r.request_id,
+            account: r.account,
+            nonce: r.nonce,
+            context: SignInContext {
+                service: r.context.service,
+                client_ip: r.context.client_ip,
+                user_agent: r.context.user_agent,
+                location: r.context.location,
+                created_at: r.context.created_at,
+                expires_at: r.context.expires_at,
+            },
+            choices: r.choices,
+        }
+    }
+}
+
+impl From<SignInRequest> for core_approve::SignInRequest {
+    fn from(r: SignInRequest) -> Self {
+        Self {
+            pairing_id: r.pairing_id,
+            server_name: r.server_name,
+            request_id: r.request_id,
+            account: r.account,
+            nonce: r.nonce,
+            context: proto::SignInContext {
+                service: r.context.service,
+                client_ip: r.context.client_ip,
+                user_agent: r.context.user_agent,
+                location: r.context.location,
+                created_at: r.context.created_at,
+                expires_at: r.context.expires_at,
+            },
+            choices: r.choices,
+        }
+    }
+}
+
+/// The user's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Decision {
+    /// Let the sign-in proceed.
+    Approve,
+    /// Refuse it.
+    Deny,
+    /// Refuse and report it as not me.
+    Report,
+}
+
+impl From<Decision> for proto::Decision {
+    fn from(d: Decision) -> Self {
+        match d {
+            Decision::Approve => Self::Approve,
+            Decision::Deny => Self::Deny,
+            Decision::Report => Self::Report,
+        }
+    }
+}
+
+/// State of a sign-in request after an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum RequestState {
+    /// Still waiting.
+    Pending,
+    /// Approved.
+    Approved,
+    /// Denied (also: a wrong number was picked).
+    Denied,
+    /// Reported as suspicious.
+    Reported,
+    /// Expired before an answer.
+    Expired,
+}
+
+impl From<proto::RequestState> for RequestState {
+    fn from(s: proto::RequestState) -> Self {
+        match s {
+            proto::RequestState::Pending => Self::Pending,
+            proto::RequestState::Approved => Self::Approved,
+            proto::RequestState::Denied => Self::Denied,
+            proto::RequestState::Reported => Self::Reported,
+            proto::RequestState::Expired => Self::Expired,
+        }
+    }
+}
+
+/// A pairing that could not be checked.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PairingFailure {
+    /// Pairing id.
+    pub pairing_id: String,
+    /// What went wrong.
+    pub error: AuthError,
+}
+
+/// Result of checking every pairing for pending requests.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PendingCheck {
+    /// Requests waiting.
+    pub requests: Vec<SignInRequest>,
+    /// Pairings that failed (offline, revoked, …).
+    pub failures: Vec<PairingFailure>,
+}
+
+/// Receives sign-in requests while the app is watching (foreground or
+/// woken by a push). Called on a background thread with no lock held.
+#[uniffi::export(with_foreign)]
+pub trait SignInListener: Send + Sync {
+    /// A request needs an answer.
+    fn on_request(&self, request: SignInRequest);
+    /// A pairing could not be checked (network, revoked); watching goes on.
+    fn on_error(&self, pairing_id: String, error: AuthError);
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl Authenticator {
+    /// Reads a server's identity (name, TLS key fingerprint) without
+    /// trusting it, so the user can compare before pairing by password.
+    pub async fn fetch_server_identity(&self, url: String) -> Result<ServerIdentity, AuthError> {
+        let id = core_approve::fetch_server_identity(&url).await?;
+        Ok(ServerIdentity {
+            server_id: id.server_id,
+            server_name: id.server_name,
+            fingerprint: id.spki_sha256_hex,
+            server_time: id.server_time,
+        })
+    }
+
+    /// Pairs with a server from its scanned invitation QR code.
+    pub async fn pair_with_invite(
+        &self,
+        invite: String,
+        device: DeviceRegistration,
+    ) -> Result<ServerPairing, AuthError> {
+        let now = self.clock.now_unix_s();
+        Ok(
+            core_approve::pair_with_invite(&self.vault, &invite, &device.into(), now)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Pairs by typing: address, the fingerprint the user confirmed, username and password.
+    pub async fn pair_with_password(
+        &self,
+        url: String,
+        fingerprint: String,
+        username: String,
+        password: String,
+        device: DeviceRegistration,
+    ) -> Result<ServerPairing, AuthError> {
+        let now = self.clock.now_unix_s();
+        Ok(core_approve::pair_with_password(
+            &self.vault,
+            &url,
+            &fingerprint,
+            &username,
+            &password,
+            &device.into(),
+            now,
+        )
+        .await?
+        .into())
+    }
+
+    /// Pending sign-in requests of one pairing; waits up to `wait_s` seconds (≤ 25) for one.
+    pub async fn pending_requests(
+        &self,
+        pairing_id: String,
+        wait_s: u32,
+    ) -> Result<Vec<SignInRequest>, AuthError> {
+        let now = self.clock.now_unix_s();
+        Ok(
+            core_approve::pending_requests(&self.vault, &pairing_id, u64::from(wait_s), now)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        )
+    }
+
+    /// Checks every pairing once (call when the app opens or a push arrives).
+    pub async fn check_pending(&self) -> Result<PendingCheck, AuthError> {
+        let now = self.clock.now_unix_s();
+        let c = core_approve::check_all_pending(&self.vault, now).await?;
+        Ok(PendingCheck {
+            requests: c.requests.into_iter().map(Into::into).collect(),
+            failures: c
+                .failures
+                .into_iter()
+                .map(|(pairing_id, e)| PairingFailure {
+                    pairing_id,
+                    error: e.into(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Answers a request. Approving needs `picked_number` (one of the
+    /// request's choices) and, if the vault requires it, a screen-lock prompt.
+    pub async fn answer(
+        &self,
+        request: SignInRequest,
+        decision: Decision,
+        picked_number: u8,
+    ) -> Result<RequestState, AuthError> {
+        let now = self.clock.now_unix_s();
+        let req: core_approve::SignInRequest = request.into();
+        Ok(
+            core_approve::answer(&self.vault, &req, decision.into(), picked_number, now)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Unpairs (telling the server when reachable); returns whether the server confirmed.
+    pub async fn unpair(&self, pairing_id: String) -> Result<bool, AuthError> {
+        let now = self.clock.now_unix_s();
+        Ok(core_approve::unpair(&self.vault, &pairing_id, now).await?)
+    }
+
+    /// Registers a new push token with one pairing's server.
+    pub async fn update_push_token(
+        &self,
+        pairing_id: String,
+        push_token: String,
+    ) -> Result<(), AuthError> {
+        let now = self.clock.now_unix_s();
+        Ok(core_approve::update_push_token(&self.vault, &pairing_id, &push_token, now).await?)
+    }
+}
+
+#[uniffi::export]
+impl Authenticator {
+    /// The stored pairings.
+    pub fn pairings(&self) -> Result<Vec<ServerPairing>, AuthError> {
+        crate::guard::guard(|| Ok(self.vault.pairings()?.into_iter().map(Into::into).collect()))
+    }
+
+    /// Long-polls every pairing for sign-in requests and calls `listener`
+    /// for each one (each request at most once), until cancelled, dropped
+    /// or the vault locks.
+    pub fn watch_sign_in_requests(
+        self: Arc<Self>,
+        listener: Arc<dyn SignInListener>,
+    ) -> Result<Arc<TaskHandle>, AuthError> {
+        let rt = runtime().ok_or_else(|| AuthError::Internal {
+            reason: "async runtime unavailable".into(),
+        })?;
+        let me = self.clone();
+        let handle = rt.spawn(async move {
+            let mut seen = std::collections::HashSet::new();
+            loop {
+                let pairings = match me.vault.pairings() {
+                    Ok(p) => p,
+                    Err(_) => break,
+                };
+                if pairings.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+                // One long-poll at a time per pairing, concurrently.
+                let polls = pairings.iter().map(|p| {
+                    let me = me.clone();
+                    let id = p.id.clone();
+                    async move {
+                        let now = me.clock.now_unix_s();
+                        (
+                            id.clone(),
+                            core_approve::pending_requests(&me.vault, &id, 20, now).await,
+                        )
+                    }
+                });
+                let results = futures_join_all(polls).await;
+                let mut errors = 0;
+                for (pairing_id, r) in results {
+                    match r {
+                        Ok(reqs) => {
+                            for q in reqs {
+                                if seen.insert(q.request_id.clone()) {
+                                    let l = listener.clone();
+                                    let rec: SignInRequest = q.into();
+                                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+                                        || l.on_request(rec),
+                                    ));
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            errors += 1;
+                            let l = listener.clone();
+                            let err: AuthError = e.into();
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                l.on_error(pairing_id, err)
+                            }));
+                        }
+                    }
+                }
+                if errors > 0 {
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                }
+            }
+        });
+        Ok(Arc::new(TaskHandle::new(handle)))
+    }
+}
+
+/// Awaits all futures (a small join_all, to avoid another dependency).
+async fn futures_join_all<F: std::future::Future>(
+    futs: impl IntoIterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futs.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        if let Ok(v) = h.await {
+            out.push(v);
+        }
+    }
+    out
+}

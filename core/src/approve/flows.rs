@@ -1,0 +1,554 @@
+//! The phone-side Approve sign-in flows: pair, fetch pending requests,
+//! answer, unpair, update the push token.
+//!
+//! Each flow is an `async fn` over an `Arc<Vault>` (pairings are stored in
+//! the vault; signing goes through the vault's platform keystore on a
+//! blocking thread so a biometric prompt never stalls the async runtime).
+//! Times are parameters: `now` is the device clock; signatures use
+//! `now + the server's recorded offset`.
+
+use super::client::{Headers, ServerConn};
+use super::pinning::Pin;
+use super::protocol::{self as p, Decision, PairingInvite, RequestState, SignInContext};
+use crate::error::AuthenticatorError;
+use crate::vault::{Pairing, Vault};
+use reqwest::Method;
+use std::sync::Arc;
+use std::time::Duration;
+
+type Result<T, E = AuthenticatorError> = std::result::Result<T, E>;
+
+/// Ordinary request timeout.
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How this device introduces itself when pairing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// Name shown to the user and admins ("Alice's Pixel").
+    pub name: String,
+    /// "ios", "android" or "desktop".
+    pub platform: String,
+    /// Push token, if the platform gave one.
+    pub push_token: Option<String>,
+}
+
+/// A server's identity as seen on first contact (trust on first use).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerIdentity {
+    /// Server id.
+    pub server_id: String,
+    /// Server name.
+    pub server_name: String,
+    /// SHA-256 of its TLS key, hex: show it for the user to compare.
+    pub spki_sha256_hex: String,
+    /// Server time.
+    pub server_time: i64,
+}
+
+/// A sign-in waiting for the user's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInRequest {
+    /// Local pairing it came through.
+    pub pairing_id: String,
+    /// Server name.
+    pub server_name: String,
+    /// Request id.
+    pub request_id: String,
+    /// Account.
+    pub account: String,
+    /// Nonce (base64url).
+    pub nonce: String,
+    /// What to show; exactly this is signed.
+    pub context: SignInContext,
+    /// Numbers to offer (number matching).
+    pub choices: Vec<u8>,
+}
+
+/// Result of checking every pairing.
+#[derive(Clone, Debug, Default)]
+pub struct PendingCheck {
+    /// Requests waiting, across pairings.
+    pub requests: Vec<SignInRequest>,
+    /// Pairings that could not be checked, with why.
+    pub failures: Vec<(String, AuthenticatorError)>,
+}
+
+fn hex(b: &[u8]) -> String {
+    crate::vault::hex(b)
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AuthenticatorError::Internal {
+            reason: format!("background task failed: {e}"),
+        })?
+}
+
+fn key_alias(server_id: &str) -> Result<String> {
+    let mut r = [0u8; 8];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut r).map_err(|_| {
+        AuthenticatorError::Internal {
+            reason: "randomness unavailable".into(),
+        }
+    })?;
+    let sid: String = server_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(32)
+        .collect();
+    Ok(format!("countersign.device.{sid}.{}", hex(&r)))
+}
+
+fn check_device(d: &DeviceInfo) -> Result<()> {
+    let bad = |reason: &str| {
+        Err(AuthenticatorError::InvalidInput {
+            reason: reason.to_owned(),
+        })
+    };
+    if d.name.trim().is_empty() || d.name.len() > 64 {
+        return bad("device name must be 1-64 bytes");
+    }
+    if !matches!(d.platform.as_str(), "ios" | "android" | "desktop") {
+        return bad("platform must be ios, android or desktop");
+    }
+    if d.push_token.as_ref().is_some_and(|t| t.len() > 512) {
+        return bad("push token is too long");
+    }
+    Ok(())
+}
+
+/// Reads a server's identity without trusting it, for the user to compare
+/// the fingerprint before pairing by password.
+pub async fn fetch_server_identity(url: &str) -> Result<ServerIdentity> {
+    let conn = ServerConn::new(vec![url.to_owned()], Pin::Capture, TIMEOUT)?;
+    let info = conn
+        .call::<p::ServerInfo>(Method::GET, "/v1/info", None, &Vec::new(), None)
+        .await?;
+    let key = conn.seen_key().ok_or_else(|| AuthenticatorError::Network {
+        reason: "no TLS key seen".into(),
+    })?;
+    Ok(ServerIdentity {
+        server_id: info.body.server_id,
+        server_name: info.body.server_name,
+        spki_sha256_hex: hex(&key),
+        server_time: info.body.server_time,
+    })
+}
+
+/// Pairs using a scanned invitation (`countersign://pair?…`).
+pub async fn pair_with_invite(
+    vault: &Arc<Vault>,
+    invite: &str,
+    device: &DeviceInfo,
+    now: i64,
+) -> Result<Pairing> {
+    check_device(device)?;
+    let inv = PairingInvite::parse(invite)
+        .map_err(|reason| AuthenticatorError::InvalidInput { reason })?;
+    vault.can_add_pairing(&inv.server_id, &inv.account)?;
+    let conn = ServerConn::new(inv.urls.clone(), Pin::Key(inv.spki_sha256), TIMEOUT)?;
+    pair(
+        vault,
+        conn,
+        &inv.server_id,
+        inv.urls.clone(),
+        inv.spki_sha256,
+        Credential::Token(inv.token.clone()),
+        device,
+        now,
+    )
+    .await
+}
+
+/// Pairs by typing: server address, the fingerprint the user confirmed (from
+/// [`fetch_server_identity`]), username and password.
+pub async fn pair_with_password(
+    vault: &Arc<Vault>,
+    url: &str,
+    confirmed_spki_sha256_hex: &str,
+    username: &str,
+    password: &str,
+    device: &DeviceInfo,
+    now: i64,
+) -> Result<Pairing> {
+    check_device(device)?;
+    let pin = Pairing {
+        spki_sha256_hex: confirmed_spki_sha256_hex.to_ascii_lowercase(),
+        ..empty_pairing()
+    }
+    .spki_sha256()
+    .ok_or_else(|| AuthenticatorError::InvalidInput {
+        reason: "fingerprint must be 64 hex characters".into(),
+    })?;
+    let conn = ServerConn::new(
+        vec![url.trim_end_matches('/').to_owned()],
+        Pin::Key(pin),
+        TIMEOUT,
+    )?;
+    let info = conn
+        .call::<p::ServerInfo>(Method::GET, "/v1/info", None, &Vec::new(), None)
+        .await?;
+    vault.can_add_pairing(&info.body.server_id, username)?;
+    pair(
+        vault,
+        conn,
+        &info.body.server_id,
+        vec![url.trim_end_matches('/').to_owned()],
+        pin,
+        Credential::Password {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        },
+        device,
+        now,
+    )
+    .await
+}
+
+fn empty_pairing() -> Pairing {
+    Pairing {
+        id: String::new(),
+        server_id: String::new(),
+        server_name: String::new(),
+        urls: Vec::new(),
+        spki_sha256_hex: String::new(),
+        account: String::new(),
+        device_id: String::new(),
+        key_alias: String::new(),
+        created_at: 0,
+        clock_offset_s: 0,
+        push_token: String::new(),
+    }
+}
+
+enum Credential {
+    Token(String),
+    Password { username: String, password: String },
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn pair(
+    vault: &Arc<Vault>,
+    conn: ServerConn,
+    server_id: &str,
+    urls: Vec<String>,
+    pin: [u8; 32],
+    cred: Credential,
+    device: &DeviceInfo,
+    now: i64,
+) -> Result<Pairing> {
+    let alias = key_alias(server_id)?;
+    let (v, a) = (vault.clone(), alias.clone());
+    let public = blocking(move || v.create_device_key(&a, false)).await?;
+    let credential = match &cred {
+        Credential::Token(t) => t.clone(),
+        Credential::Password { username, .. } => username.clone(),
+    };
+    let msg = p::pair_message(server_id, &credential, &public, now);
+    let (v, a) = (vault.clone(), alias.clone());
+    let proof = blocking(move || v.sign_with_device_key(&a, &msg)).await?;
+    let (token, username, password) = match cred {
+        Credential::Token(t) => (Some(t), None, None),
+        Credential::Password { username, password } => (None, Some(username), Some(password)),
+    };
+    let req = p::PairRequest {
+        token,
+        username,
+        password,
+        device_name: device.name.clone(),
+        platform: device.platform.clone(),
+        public_key: p::b64(&public),
+        push_token: device.push_token.clone(),
+        time: now,
+        proof: p::b64(&proof),
+    };
+    let body = serde_json::to_vec(&req).map_err(|e| AuthenticatorError::Internal {
+        reason: e.to_string(),
+    })?;
+    let answer = conn
+        .call::<p::PairResponse>(Method::POST, "/v1/pair", Some(body), &Vec::new(), None)
+        .await;
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = vault.delete_device_key(&alias);
+            return Err(e);
+        }
+    };
+    let r = answer.body;
+    if r.server_id != server_id {
+        let _ = vault.delete_device_key(&alias);
+        return Err(AuthenticatorError::Rejected {
+            code: "server_id_mismatch".into(),
+            message: "the server answered with another server id".into(),
+        });
+    }
+    let pairing = Pairing {
+        id: crate::vault::random_hex_id().map_err(|_| AuthenticatorError::Internal {
+            reason: "randomness unavailable".into(),
+        })?,
+        server_id: r.server_id,
+        server_name: r.server_name,
+        urls,
+        spki_sha256_hex: hex(&pin),
+        account: r.account,
+        device_id: r.device_id,
+        key_alias: alias.clone(),
+        created_at: now,
+        clock_offset_s: answer.server_time.map_or(0, |t| t - now),
+        push_token: device.push_token.clone().unwrap_or_default(),
+    };
+    if let Err(e) = vault.add_pairing(pairing.clone()) {
+        let _ = vault.delete_device_key(&alias);
+        return Err(e);
+    }
+    Ok(pairing)
+}
+
+fn conn_for(pairing: &Pairing, timeout: Duration) -> Result<ServerConn> {
+    let pin = pairing
+        .spki_sha256()
+        .ok_or_else(|| AuthenticatorError::Internal {
+            reason: "stored pairing has no valid fingerprint".into(),
+        })?;
+    ServerConn::new(pairing.urls.clone(), Pin::Key(pin), timeout)
+}
+
+async fn device_headers(
+    vault: &Arc<Vault>,
+    pairing: &Pairing,
+    method: &str,
+    pq: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<Headers> {
+    let time = now + pairing.clock_offset_s;
+    let msg = p::device_auth_message(
+        &pairing.server_id,
+        &pairing.device_id,
+        method,
+        pq,
+        time,
+        body,
+    );
+    let (v, a) = (vault.clone(), pairing.key_alias.clone());
+    let sig = blocking(move || v.sign_with_device_key(&a, &msg)).await?;
+    Ok(vec![
+        (p::HEADER_DEVICE, pairing.device_id.clone()),
+        (p::HEADER_TIME, time.to_string()),
+        (p::HEADER_SIGNATURE, p::b64(&sig)),
+    ])
+}
+
+/// Records the server's clock offset (pairing, and the vault's OTP offset
+/// when it moved by 5 s or more: the server is trusted over pinned TLS).
+fn record_offset(vault: &Vault, pairing: &Pairing, server_time: Option<i64>, now: i64) {
+    let Some(st) = server_time else { return };
+    let offset = st - now;
+    if (offset - pairing.clock_offset_s).abs() >= 2 {
+        let mut p2 = pairing.clone();
+        p2.clock_offset_s = offset;
+        let _ = vault.update_pairing(p2);
+    }
+    if let Ok(s) = vault.settings() {
+        if (offset - s.clock_offset_s).abs() >= 5
+            && offset.abs() <= crate::vault::MAX_CLOCK_OFFSET_S
+        {
+            let _ = vault.set_clock_offset(offset);
+        }
+    }
+}
+
+fn validate_request(pairing: &Pairing, r: p::PendingRequest) -> Option<SignInRequest> {
+    let nonce_ok = p::unb64(&r.nonce).is_some_and(|n| n.len() == 32);
+    let sizes_ok = r.request_id.len() <= 64
+        && r.account.len() <= 256
+        && r.context.service.len() <= 256
+        && r.context.client_ip.len() <= 64
+        && r.context.user_agent.len() <= 512
+        && r.context.location.len() <= 256
+        && !r.choices.is_empty()
+        && r.choices.len() <= 10;
+    if !nonce_ok || !sizes_ok || r.account != pairing.account {
+        return None;
+    }
+    Some(SignInRequest {
+        pairing_id: pairing.id.clone(),
+        server_name: pairing.server_name.clone(),
+        request_id: r.request_id,
+        account: r.account,
+        nonce: r.nonce,
+        context: r.context,
+        choices: r.choices,
+    })
+}
+
+/// Pending requests of one pairing; waits up to `wait_s` (≤ 25) for one.
+pub async fn pending_requests(
+    vault: &Arc<Vault>,
+    pairing_id: &str,
+    wait_s: u64,
+    now: i64,
+) -> Result<Vec<SignInRequest>> {
+    let pairing = vault.pairing(pairing_id)?;
+    let wait = wait_s.min(p::MAX_WAIT_S);
+    let conn = conn_for(&pairing, TIMEOUT + Duration::from_secs(wait))?;
+    let pq = format!("/v1/device/requests?wait={wait}");
+    let headers = device_headers(vault, &pairing, "GET", &pq, b"", now).await?;
+    let list = conn
+        .call::<p::PendingList>(Method::GET, &pq, None, &headers, Some(&pairing.id))
+        .await?;
+    record_offset(vault, &pairing, list.server_time, now);
+    Ok(list
+        .body
+        .requests
+        .into_iter()
+        .filter_map(|r| validate_request(&pairing, r))
+        .collect())
+}
+
+/// Checks every pairing once (when the app opens or a push arrives).
+pub async fn check_all_pending(vault: &Arc<Vault>, now: i64) -> Result<PendingCheck> {
+    let mut out = PendingCheck::default();
+    for pairing in vault.pairings()? {
+        match pending_requests(vault, &pairing.id, 0, now).await {
+            Ok(mut r) => out.requests.append(&mut r),
+            Err(e) => out.failures.push((pairing.id.clone(), e)),
+        }
+    }
+    Ok(out)
+}
+
+/// Answers a request. Approving needs the picked number and, when the
+/// vault's "require screen lock after Approve" is on, the user's biometric
+/// / device-credential confirmation through the platform keystore.
+pub async fn answer(
+    vault: &Arc<Vault>,
+    req: &SignInRequest,
+    decision: Decision,
+    picked_number: u8,
+    now: i64,
+) -> Result<RequestState> {
+    let pairing = vault.pairing(&req.pairing_id)?;
+    if decision == Decision::Approve {
+        if !req.choices.contains(&picked_number) {
+            return Err(AuthenticatorError::InvalidInput {
+                reason: "pick one of the numbers offered".into(),
+            });
+        }
+        if vault.settings()?.require_screen_lock_after_approve {
+            let v = vault.clone();
+            blocking(move || v.confirm_user_presence()).await?;
+        }
+    }
+    let nonce = p::unb64(&req.nonce).ok_or_else(|| AuthenticatorError::InvalidInput {
+        reason: "malformed nonce".into(),
+    })?;
+    let time = now + pairing.clock_offset_s;
+    let msg = p::approval_message(
+        &pairing.server_id,
+        &req.account,
+        &req.request_id,
+        &nonce,
+        decision,
+        picked_number,
+        &req.context.hash(),
+        time,
+    );
+    let (v, a) = (vault.clone(), pairing.key_alias.clone());
+    let sig = blocking(move || v.sign_with_device_key(&a, &msg)).await?;
+    let body = p::AnswerRequest {
+        device_id: pairing.device_id.clone(),
+        decision,
+        picked_number,
+        time,
+        signature: p::b64(&sig),
+    };
+    let body = serde_json::to_vec(&body).map_err(|e| AuthenticatorError::Internal {
+        reason: e.to_string(),
+    })?;
+    if !req.request_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(AuthenticatorError::InvalidInput {
+            reason: "malformed request id".into(),
+        });
+    }
+    let conn = conn_for(&pairing, TIMEOUT)?;
+    let path = format!("/v1/requests/{}/answer", req.request_id);
+    let r = conn
+        .call::<p::AnswerResponse>(
+            Method::POST,
+            &path,
+            Some(body),
+            &Vec::new(),
+            Some(&pairing.id),
+        )
+        .await?;
+    record_offset(vault, &pairing, r.server_time, now);
+    Ok(r.body.state)
+}
+
+/// Unpairs: tells the server (best effort), then deletes the pairing and its
+/// key locally. Returns whether the server confirmed.
+pub async fn unpair(vault: &Arc<Vault>, pairing_id: &str, now: i64) -> Result<bool> {
+    let pairing = vault.pairing(pairing_id)?;
+    let told = match conn_for(&pairing, TIMEOUT) {
+        Ok(conn) => {
+            let headers = device_headers(vault, &pairing, "DELETE", "/v1/device", b"", now).await?;
+            match conn
+                .call::<serde_json::Value>(
+                    Method::DELETE,
+                    "/v1/device",
+                    None,
+                    &headers,
+                    Some(&pairing.id),
+                )
+                .await
+            {
+                Ok(_) | Err(AuthenticatorError::PairingRevoked { .. }) => true,
+                Err(_) => false,
+            }
+        }
+        Err(_) => false,
+    };
+    vault.remove_pairing(pairing_id)?;
+    let _ = vault.delete_device_key(&pairing.key_alias);
+    Ok(told)
+}
+
+/// Sends a new push token to the server of one pairing and stores it.
+pub async fn update_push_token(
+    vault: &Arc<Vault>,
+    pairing_id: &str,
+    push_token: &str,
+    now: i64,
+) -> Result<()> {
+    if push_token.len() > 512 {
+        return Err(AuthenticatorError::InvalidInput {
+            reason: "push token is too long".into(),
+        });
+    }
+    let pairing = vault.pairing(pairing_id)?;
+    let body = serde_json::to_vec(&p::PushTokenUpdate {
+        push_token: push_token.to_owned(),
+    })
+    .map_err(|e| AuthenticatorError::Internal {
+        reason: e.to_string(),
+    })?;
+    let headers =
+        device_headers(vault, &pairing, "PUT", "/v1/device/push-token", &body, now).await?;
+    let conn = conn_for(&pairing, TIMEOUT)?;
+    let r = conn
+        .call::<serde_json::Value>(
+            Method::PUT,
+            "/v1/device/push-token",
+            Some(body),
+            &headers,
+            Some(&pairing.id),
+        )
+        .await?;
+    record_offset(vault, &pairing, r.server_time, now);
+    let mut p2 = pairing;
+    p2.push_token = push_token.to_owned();
+    vault.update_pairing(p2)
+}

@@ -1,0 +1,22 @@
+//! Approve sign-in: the phone side of push approvals.
+//!
+//! - [`protocol`]: wire types and signed-message encodings shared with the server.
+//! - [`pinning`]: TLS pinned to the server's key (no system roots, ever).
+//! - [`client`]: HTTP calls over the pinned connection.
+//! - [`flows`]: pair, pending, answer, unpair, push token — the API shells use.
+//!
+//! States of a pairing flow (documented in `docs/protocol.md`):
+//! `scanned/typed → (fingerprint confirmed) → key created → paired`, with
+//! the device key deleted again on any failure after it was created.
+
+pub mod client;
+pub mod flows;
+pub mod pinning;
+pub mod protocol;
+
+pub use flows::{
+    answer, check_all_pending, fetch_server_identity, pair_with_invite, pair_with_password,
+    pending_requests, unpair, update_push_token, DeviceInfo, PendingCheck, ServerIdentity,
+    SignInRequest,
+};
+pub use protocol::{Decision, RequestState, SignInContext};
