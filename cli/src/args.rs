@@ -88,6 +88,78 @@ pub enum Command {
     },
     /// Live view of all codes with a countdown; q quits.
     Watch,
+    /// Pair with a sign-in server for Approve sign-in: from an invitation
+    /// (`countersign://pair?…`, the text of the server's QR code) or by
+    /// address, username and password.
+    Pair(PairArgs),
+    /// List Approve sign-in pairings.
+    Pairings {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show sign-in requests waiting for an answer.
+    Requests {
+        /// Wait up to this many seconds (≤ 25) for one to arrive.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve, deny or report a sign-in request.
+    Answer {
+        /// Request id (or a unique prefix).
+        request_id: String,
+        /// approve, deny or report.
+        #[arg(value_enum)]
+        decision: DecisionArg,
+        /// The number shown on the sign-in screen (required to approve).
+        #[arg(long)]
+        number: Option<u8>,
+    },
+    /// Remove a pairing (tells the server when reachable).
+    Unpair {
+        /// Pairing id (or a unique prefix).
+        id: String,
+    },
+    /// Walk through Approve sign-in end to end against a temporary local server.
+    Demo,
+}
+
+/// `pair` arguments.
+#[derive(Args, Debug)]
+pub struct PairArgs {
+    /// The invitation text from the server's QR code.
+    #[arg(required_unless_present = "url", conflicts_with = "url")]
+    pub invite: Option<String>,
+    /// Server address (https://host:port) for pairing by password.
+    #[arg(long, requires = "username")]
+    pub url: Option<String>,
+    /// Username for pairing by password.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// The server key fingerprint (SHA-256 hex) you compared; without it the
+    /// fingerprint is shown and you are asked to confirm.
+    #[arg(long)]
+    pub fingerprint: Option<String>,
+    /// Read the server password from stdin (after the passcode line, if any).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Device name shown on the server.
+    #[arg(long, default_value = "countersign CLI")]
+    pub name: String,
+}
+
+/// Answers to a sign-in request.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum DecisionArg {
+    /// Let the sign-in proceed.
+    Approve,
+    /// Refuse it.
+    Deny,
+    /// Refuse and report it as not me.
+    Report,
 }
 
 /// `add` arguments.

@@ -17,8 +17,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             "add - reads URIs from stdin; give the passcode in $COUNTERSIGN_PASSCODE instead of --passcode-stdin",
         ));
     }
+    if matches!(cli.command, Command::Demo) {
+        return crate::demo::run();
+    }
     let mut passcodes = PasscodeSource::new(cli.passcode_stdin)?;
-    let vault = session::open(&path)?;
+    let vault = std::sync::Arc::new(session::open(&path)?);
     if let Command::Passcode { action } = &cli.command {
         return passcode(&vault, action, &mut passcodes);
     }
@@ -107,6 +110,18 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Watch => crate::watch::run(&vault),
+        Command::Pair(a) => crate::approve_cmd::pair(&vault, a, &mut passcodes, &mut out),
+        Command::Pairings { json } => crate::approve_cmd::pairings(&vault, json, &mut out),
+        Command::Requests { wait, json } => {
+            crate::approve_cmd::requests(&vault, wait, json, &mut out)
+        }
+        Command::Answer {
+            request_id,
+            decision,
+            number,
+        } => crate::approve_cmd::answer(&vault, &request_id, decision, number, &mut out),
+        Command::Unpair { id } => crate::approve_cmd::unpair(&vault, &id, &mut out),
+        Command::Demo => Ok(()),
         Command::Passcode { .. } => Ok(()),
     }
 }

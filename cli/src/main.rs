@@ -5,8 +5,10 @@
 //! one line on stderr and a non-zero exit; a closed stdout (`| head`) is a
 //! normal end.
 
+mod approve_cmd;
 mod args;
 mod commands;
+mod demo;
 mod session;
 mod watch;
 

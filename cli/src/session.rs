@@ -52,6 +52,19 @@ impl PasscodeSource {
         })
     }
 
+    /// The next stdin line, if passcodes come from stdin.
+    pub fn next_stdin_line(&mut self) -> Option<Zeroizing<String>> {
+        let lines = self.stdin_lines.as_ref()?;
+        let line = lines.get(self.next).cloned();
+        self.next += 1;
+        line
+    }
+
+    /// True when stdin was consumed for passcodes.
+    pub fn uses_stdin(&self) -> bool {
+        self.stdin_lines.is_some()
+    }
+
     /// The next passcode: a stdin line, `$COUNTERSIGN_PASSCODE` (for the
     /// unlock passcode only), or a prompt on the terminal.
     pub fn next(&mut self, prompt: &str, allow_env: bool) -> Result<Zeroizing<String>, Failure> {

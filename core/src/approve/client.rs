@@ -20,6 +20,8 @@ pub struct ServerConn {
     http: reqwest::Client,
     verifier: Arc<PinVerifier>,
     urls: Vec<String>,
+    /// `server_time` of the last answer, errors included.
+    last_server_time: std::sync::Mutex<Option<i64>>,
 }
 
 /// A successful answer and the server time it carried (if any).
@@ -54,12 +56,18 @@ impl ServerConn {
             http,
             verifier,
             urls,
+            last_server_time: std::sync::Mutex::new(None),
         })
     }
 
     /// The key seen in the last handshake.
     pub fn seen_key(&self) -> Option<[u8; 32]> {
         self.verifier.seen()
+    }
+
+    /// `server_time` of the last answer (successful or not).
+    pub fn last_server_time(&self) -> Option<i64> {
+        self.last_server_time.lock().ok().and_then(|g| *g)
     }
 
     /// Sends a request; `body` is JSON bytes (sent as is, so it matches what was signed).
@@ -122,14 +130,17 @@ impl ServerConn {
                 reason: "answer too large".into(),
             });
         }
+        let server_time = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("server_time").and_then(serde_json::Value::as_i64));
+        if let (Some(t), Ok(mut g)) = (server_time, self.last_server_time.lock()) {
+            *g = Some(t);
+        }
         if status.is_success() {
             let body: T =
                 serde_json::from_slice(&bytes).map_err(|e| AuthenticatorError::Network {
                     reason: format!("unexpected answer from the server: {e}"),
                 })?;
-            let server_time = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .and_then(|v| v.get("server_time").and_then(serde_json::Value::as_i64));
             return Ok(Answer { body, server_time });
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {

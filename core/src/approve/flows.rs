@@ -384,6 +384,28 @@ fn validate_request(pairing: &Pairing, r: p::PendingRequest) -> Option<SignInReq
     })
 }
 
+/// True when a refusal came with a server time far from the time we signed
+/// with: our clock (or recorded offset) is wrong. The offset is recorded so
+/// the caller can retry once.
+fn learned_skew(
+    vault: &Vault,
+    pairing: &Pairing,
+    conn: &ServerConn,
+    err: &AuthenticatorError,
+    now: i64,
+) -> bool {
+    let Some(st) = conn.last_server_time() else {
+        return false;
+    };
+    let skewed = (st - (now + pairing.clock_offset_s)).abs() > p::MAX_CLOCK_SKEW_S / 2;
+    if skewed && matches!(err, AuthenticatorError::Rejected { .. }) {
+        record_offset(vault, pairing, Some(st), now);
+        true
+    } else {
+        false
+    }
+}
+
 /// Pending requests of one pairing; waits up to `wait_s` (≤ 25) for one.
 pub async fn pending_requests(
     vault: &Arc<Vault>,
@@ -391,14 +413,25 @@ pub async fn pending_requests(
     wait_s: u64,
     now: i64,
 ) -> Result<Vec<SignInRequest>> {
-    let pairing = vault.pairing(pairing_id)?;
+    let mut pairing = vault.pairing(pairing_id)?;
     let wait = wait_s.min(p::MAX_WAIT_S);
     let conn = conn_for(&pairing, TIMEOUT + Duration::from_secs(wait))?;
     let pq = format!("/v1/device/requests?wait={wait}");
-    let headers = device_headers(vault, &pairing, "GET", &pq, b"", now).await?;
-    let list = conn
-        .call::<p::PendingList>(Method::GET, &pq, None, &headers, Some(&pairing.id))
-        .await?;
+    let mut retried = false;
+    let list = loop {
+        let headers = device_headers(vault, &pairing, "GET", &pq, b"", now).await?;
+        match conn
+            .call::<p::PendingList>(Method::GET, &pq, None, &headers, Some(&pairing.id))
+            .await
+        {
+            Ok(l) => break l,
+            Err(e) if !retried && learned_skew(vault, &pairing, &conn, &e, now) => {
+                retried = true;
+                pairing = vault.pairing(pairing_id)?;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     record_offset(vault, &pairing, list.server_time, now);
     Ok(list
         .body
@@ -420,17 +453,34 @@ pub async fn check_all_pending(vault: &Arc<Vault>, now: i64) -> Result<PendingCh
     Ok(out)
 }
 
-/// Answers a request. Approving needs the picked number and, when the
-/// vault's "require screen lock after Approve" is on, the user's biometric
-/// / device-credential confirmation through the platform keystore.
-pub async fn answer(
+/// A signed answer ready to send (kept separate from sending so a test or
+/// the demo can show that replaying the exact same bytes is refused).
+#[derive(Clone, Debug)]
+pub struct SignedAnswer {
+    /// Pairing the answer goes through.
+    pub pairing_id: String,
+    /// `/v1/requests/{id}/answer`.
+    pub path: String,
+    /// The JSON body, signature included.
+    pub body: Vec<u8>,
+}
+
+/// Signs an answer. Approving needs the picked number and, when the vault's
+/// "require screen lock after Approve" is on, the user's biometric /
+/// device-credential confirmation through the platform keystore.
+pub async fn sign_answer(
     vault: &Arc<Vault>,
     req: &SignInRequest,
     decision: Decision,
     picked_number: u8,
     now: i64,
-) -> Result<RequestState> {
+) -> Result<SignedAnswer> {
     let pairing = vault.pairing(&req.pairing_id)?;
+    if !req.request_id.bytes().all(|b| b.is_ascii_alphanumeric()) || req.request_id.len() > 64 {
+        return Err(AuthenticatorError::InvalidInput {
+            reason: "malformed request id".into(),
+        });
+    }
     if decision == Decision::Approve {
         if !req.choices.contains(&picked_number) {
             return Err(AuthenticatorError::InvalidInput {
@@ -468,23 +518,63 @@ pub async fn answer(
     let body = serde_json::to_vec(&body).map_err(|e| AuthenticatorError::Internal {
         reason: e.to_string(),
     })?;
-    if !req.request_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(AuthenticatorError::InvalidInput {
-            reason: "malformed request id".into(),
-        });
-    }
+    Ok(SignedAnswer {
+        pairing_id: pairing.id,
+        path: format!("/v1/requests/{}/answer", req.request_id),
+        body,
+    })
+}
+
+/// Sends a signed answer as is; returns the request's state.
+pub async fn send_answer(
+    vault: &Arc<Vault>,
+    answer: &SignedAnswer,
+    now: i64,
+) -> Result<RequestState> {
+    let pairing = vault.pairing(&answer.pairing_id)?;
     let conn = conn_for(&pairing, TIMEOUT)?;
-    let path = format!("/v1/requests/{}/answer", req.request_id);
+    send_on(vault, &conn, &pairing, answer, now).await
+}
+
+/// Signs and sends an answer (re-signing once if the server's time shows
+/// the device clock was off).
+pub async fn answer(
+    vault: &Arc<Vault>,
+    req: &SignInRequest,
+    decision: Decision,
+    picked_number: u8,
+    now: i64,
+) -> Result<RequestState> {
+    let signed = sign_answer(vault, req, decision, picked_number, now).await?;
+    let pairing = vault.pairing(&req.pairing_id)?;
+    let conn = conn_for(&pairing, TIMEOUT)?;
+    match send_on(vault, &conn, &pairing, &signed, now).await {
+        Err(e) if learned_skew(vault, &pairing, &conn, &e, now) => {
+            let signed = sign_answer(vault, req, decision, picked_number, now).await?;
+            let pairing = vault.pairing(&req.pairing_id)?;
+            send_on(vault, &conn, &pairing, &signed, now).await
+        }
+        other => other,
+    }
+}
+
+async fn send_on(
+    vault: &Vault,
+    conn: &ServerConn,
+    pairing: &Pairing,
+    answer: &SignedAnswer,
+    now: i64,
+) -> Result<RequestState> {
     let r = conn
         .call::<p::AnswerResponse>(
             Method::POST,
-            &path,
-            Some(body),
+            &answer.path,
+            Some(answer.body.clone()),
             &Vec::new(),
             Some(&pairing.id),
         )
         .await?;
-    record_offset(vault, &pairing, r.server_time, now);
+    record_offset(vault, pairing, r.server_time, now);
     Ok(r.body.state)
 }
 

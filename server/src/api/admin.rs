@@ -1,0 +1,155 @@
+//! `/v1/admin/…`: users, invitations, devices and events.
+//!
+//! Every endpoint requires `Authorization: Bearer <admin token>` (the token
+//! in `<data>/admin.token`). These are for the operator's tools and the
+//! demo; the phone never calls them.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::extract::{AdminAuth, ApiJson, ApiPath, ApiQuery};
+use crate::accounts::{self, check_username, Event, SignInMethod};
+use crate::crypto::is_id;
+use crate::state::Shared;
+
+/// `POST /v1/admin/users` body.
+#[derive(Debug, Deserialize)]
+pub(crate) struct NewUserBody {
+    username: String,
+    #[serde(default)]
+    password: Option<String>,
+    method: SignInMethod,
+}
+
+/// `POST /v1/admin/users` answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct UserCreated {
+    username: String,
+    method: SignInMethod,
+    server_time: i64,
+}
+
+/// `POST /v1/admin/users`.
+pub(crate) async fn create_user(
+    _admin: AdminAuth,
+    State(shared): State<Arc<Shared>>,
+    ApiJson(body): ApiJson<NewUserBody>,
+) -> Result<(StatusCode, Json<UserCreated>), ApiError> {
+    accounts::create_user(&shared, &body.username, body.password.as_deref(), body.method).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UserCreated { username: body.username, method: body.method, server_time: shared.now() }),
+    ))
+}
+
+/// `POST /v1/admin/users/{username}/pairing` answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct InviteBody {
+    uri: String,
+    expires_at: i64,
+    server_time: i64,
+}
+
+/// `POST /v1/admin/users/{username}/pairing`: a one-time invitation URI.
+pub(crate) async fn pairing_invite(
+    _admin: AdminAuth,
+    State(shared): State<Arc<Shared>>,
+    ApiPath(username): ApiPath,
+) -> Result<Json<InviteBody>, ApiError> {
+    let (uri, expires_at) = accounts::pairing_invite(&shared, &username).await?;
+    Ok(Json(InviteBody { uri, expires_at, server_time: shared.now() }))
+}
+
+/// One device in `GET /v1/admin/users/{username}/devices`.
+#[derive(Debug, Serialize)]
+pub(crate) struct DeviceInfo {
+    device_id: String,
+    name: String,
+    platform: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+    has_push_token: bool,
+}
+
+/// `GET /v1/admin/users/{username}/devices` answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct DeviceList {
+    devices: Vec<DeviceInfo>,
+    server_time: i64,
+}
+
+/// `GET /v1/admin/users/{username}/devices` (revoked ones included).
+pub(crate) async fn devices(
+    _admin: AdminAuth,
+    State(shared): State<Arc<Shared>>,
+    ApiPath(username): ApiPath,
+) -> Result<Json<DeviceList>, ApiError> {
+    check_username(&username)?;
+    if shared.store.user(username.clone()).await?.is_none() {
+        return Err(ApiError::not_found("no such user"));
+    }
+    let devices = shared
+        .store
+        .devices(username)
+        .await?
+        .into_iter()
+        .map(|d| DeviceInfo {
+            has_push_token: d.push_token.is_some(),
+            device_id: d.id,
+            name: d.name,
+            platform: d.platform,
+            created_at: d.created_at,
+            revoked_at: d.revoked_at,
+        })
+        .collect();
+    Ok(Json(DeviceList { devices, server_time: shared.now() }))
+}
+
+/// `DELETE /v1/admin/devices/{id}` answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct Revoked {
+    device_id: String,
+    server_time: i64,
+}
+
+/// `DELETE /v1/admin/devices/{id}`: revoke (idempotent).
+pub(crate) async fn revoke(
+    _admin: AdminAuth,
+    State(shared): State<Arc<Shared>>,
+    ApiPath(id): ApiPath,
+) -> Result<Json<Revoked>, ApiError> {
+    if !is_id(&id) || !shared.store.revoke_device(id.clone(), shared.now(), "device_revoked").await? {
+        return Err(ApiError::not_found("no such device"));
+    }
+    shared.log(format_args!("device {id} revoked by admin"));
+    Ok(Json(Revoked { device_id: id, server_time: shared.now() }))
+}
+
+/// `?limit=N` (default 100, at most 1000).
+#[derive(Debug, Deserialize)]
+pub(crate) struct EventsQuery {
+    limit: Option<u32>,
+}
+
+/// `GET /v1/admin/events` answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct EventList {
+    events: Vec<Event>,
+    server_time: i64,
+}
+
+/// `GET /v1/admin/events`: the most recent events, oldest first.
+pub(crate) async fn events(
+    _admin: AdminAuth,
+    State(shared): State<Arc<Shared>>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> Result<Json<EventList>, ApiError> {
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let events = accounts::events(&shared, limit).await?;
+    Ok(Json(EventList { events, server_time: shared.now() }))
+}

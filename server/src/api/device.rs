@@ -1,0 +1,76 @@
+//! The device-authenticated endpoints: list (and wait for) pending requests,
+//! update the push token, unpair.
+//!
+//! Authentication is [`DeviceCall`]: the device signs method, path and
+//! query, time and body hash with its key. A revoked device gets 410
+//! `pairing_revoked` on every call, so the app can tell the user and forget
+//! the pairing.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use countersign_core::approve::protocol::{b64, PendingList, PendingRequest, PushTokenUpdate};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::extract::{parse_json, ApiQuery, DeviceCall};
+use super::{enabled, validate, wait_duration, wait_for, Ack};
+use crate::state::Shared;
+use crate::store::RequestRecord;
+
+/// `?wait=N` (seconds, 0..=25).
+#[derive(Debug, Deserialize)]
+pub(crate) struct WaitQuery {
+    wait: Option<u64>,
+}
+
+fn to_pending(r: RequestRecord) -> PendingRequest {
+    PendingRequest {
+        request_id: r.id,
+        account: r.account,
+        nonce: b64(&r.nonce),
+        context: r.context,
+        choices: r.choices,
+    }
+}
+
+/// `GET /v1/device/requests?wait=N`: pending requests of the device's
+/// account; with `wait` > 0, waits up to that long for one to appear.
+pub(crate) async fn requests(
+    State(shared): State<Arc<Shared>>,
+    ApiQuery(query): ApiQuery<WaitQuery>,
+    call: DeviceCall,
+) -> Result<Json<PendingList>, ApiError> {
+    let account = call.device.account;
+    let until = tokio::time::Instant::now() + wait_duration(query.wait);
+    let notify = shared.hub.account(&account);
+    loop {
+        let notified = enabled(&notify);
+        let pending = shared.store.pending_requests(account.clone(), shared.now()).await?;
+        let done = !pending.is_empty() || tokio::time::Instant::now() >= until || *shared.shutdown.borrow();
+        if done {
+            return Ok(Json(PendingList {
+                requests: pending.into_iter().map(to_pending).collect(),
+                server_time: shared.now(),
+            }));
+        }
+        let mut notified = notified;
+        wait_for(&shared, notified.as_mut(), until).await;
+    }
+}
+
+/// `PUT /v1/device/push-token`: sets (or, with `""`, clears) the push token.
+pub(crate) async fn push_token(State(shared): State<Arc<Shared>>, call: DeviceCall) -> Result<Json<Ack>, ApiError> {
+    let update: PushTokenUpdate = parse_json(&call.body)?;
+    let token = validate::push_token(&update.push_token)?;
+    shared.store.set_push_token(call.device.id, token).await?;
+    Ok(Json(Ack { server_time: shared.now() }))
+}
+
+/// `DELETE /v1/device`: the app unpairs itself (the device is revoked).
+pub(crate) async fn unpair(State(shared): State<Arc<Shared>>, call: DeviceCall) -> Result<Json<Ack>, ApiError> {
+    shared.store.revoke_device(call.device.id.clone(), shared.now(), "device_unpaired").await?;
+    shared.log(format_args!("device {} unpaired itself", call.device.id));
+    Ok(Json(Ack { server_time: shared.now() }))
+}

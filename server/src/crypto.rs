@@ -1,0 +1,182 @@
+//! Randomness, hashing and constant-time comparison, in one place.
+//!
+//! All randomness comes from the OS through `ring::rand::SystemRandom`.
+//! Secrets the server hands out (pairing tokens, poll tokens, session
+//! tokens, the admin token) are 32 random bytes in base64url; only their
+//! SHA-256 is stored, and lookups compare digests in constant time.
+//! Passwords use Argon2id with the crate's default parameters.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use countersign_core::approve::protocol::{b64, CHOICES};
+use ring::rand::{SecureRandom, SystemRandom};
+use subtle::ConstantTimeEq;
+
+use crate::error::ServerError;
+
+/// Minimum password length (characters).
+pub(crate) const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest password accepted (bytes), so hashing cost stays bounded.
+pub(crate) const MAX_PASSWORD_BYTES: usize = 1024;
+
+fn rng_error() -> ServerError {
+    ServerError::Internal("the system random generator failed".into())
+}
+
+/// `N` random bytes.
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], ServerError> {
+    let mut out = [0u8; N];
+    SystemRandom::new().fill(&mut out).map_err(|_| rng_error())?;
+    Ok(out)
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// A random id: 16 bytes as 32 lowercase hex characters.
+pub(crate) fn random_id() -> Result<String, ServerError> {
+    Ok(hex(&random_bytes::<16>()?))
+}
+
+/// Whether `s` looks like an id made by [`random_id`].
+pub(crate) fn is_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A random secret token: 32 bytes, base64url.
+pub(crate) fn random_token() -> Result<String, ServerError> {
+    Ok(b64(&random_bytes::<32>()?))
+}
+
+/// SHA-256.
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
+    out
+}
+
+/// Constant-time equality of two digests.
+pub(crate) fn digest_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.ct_eq(b).into()
+}
+
+/// A uniformly random number in 10..=99.
+pub(crate) fn random_number() -> Result<u8, ServerError> {
+    loop {
+        let [b] = random_bytes::<1>()?;
+        // 180 = 2 × 90: reject 180..=255 so every number is equally likely.
+        if b < 180 {
+            return Ok(10 + b % 90);
+        }
+    }
+}
+
+/// [`CHOICES`] distinct numbers in 10..=99, one of them `right`, in random order.
+pub(crate) fn choices_with(right: u8) -> Result<Vec<u8>, ServerError> {
+    let mut out = vec![right];
+    while out.len() < CHOICES {
+        let n = random_number()?;
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    // Fisher–Yates with rejection sampling (len is tiny).
+    for i in (1..out.len()).rev() {
+        let bound = u8::try_from(i + 1).map_err(|_| rng_error())?;
+        let limit = u8::MAX - (u8::MAX % bound);
+        let j = loop {
+            let [b] = random_bytes::<1>()?;
+            if b < limit {
+                break usize::from(b % bound);
+            }
+        };
+        out.swap(i, j);
+    }
+    Ok(out)
+}
+
+/// Checks the password policy (length only; see `docs/protocol.md`).
+pub(crate) fn check_password_policy(password: &str) -> Result<(), ServerError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ServerError::WeakPassword { reason: format!("use at least {MIN_PASSWORD_CHARS} characters") });
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(ServerError::WeakPassword { reason: format!("use at most {MAX_PASSWORD_BYTES} bytes") });
+    }
+    Ok(())
+}
+
+/// Argon2id PHC string of `password` (blocking: call off the async threads).
+pub(crate) fn hash_password(password: &str) -> Result<String, ServerError> {
+    let salt = SaltString::encode_b64(&random_bytes::<16>()?)
+        .map_err(|_| ServerError::Internal("salt encoding failed".into()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| ServerError::Internal("password hashing failed".into()))
+}
+
+/// Whether `password` matches the PHC string (blocking).
+pub(crate) fn verify_password(password: &str, phc: &str) -> bool {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return false;
+    }
+    match PasswordHash::new(phc) {
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_choices() {
+        for _ in 0..500 {
+            let n = random_number().unwrap();
+            assert!((10..=99).contains(&n));
+            let c = choices_with(n).unwrap();
+            assert_eq!(c.len(), CHOICES);
+            assert!(c.contains(&n));
+            let mut d = c.clone();
+            d.sort_unstable();
+            d.dedup();
+            assert_eq!(d.len(), CHOICES);
+            assert!(c.iter().all(|x| (10..=99).contains(x)));
+        }
+    }
+
+    #[test]
+    fn right_number_position_is_spread() {
+        let mut seen = [0u32; CHOICES];
+        for _ in 0..600 {
+            let c = choices_with(42).unwrap();
+            seen[c.iter().position(|&x| x == 42).unwrap()] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 100), "{seen:?}");
+    }
+
+    #[test]
+    fn ids_and_passwords() {
+        let id = random_id().unwrap();
+        assert!(is_id(&id));
+        assert!(!is_id("ABCDEF0123456789abcdef0123456789"));
+        assert_eq!(hex(&[0, 255, 16]), "00ff10");
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong horse", &h));
+        assert!(!verify_password("x", "not a hash"));
+        assert!(check_password_policy("short").is_err());
+        assert!(check_password_policy("long enough").is_ok());
+    }
+}

@@ -1,0 +1,45 @@
+//! Countersign reference sign-in server.
+//!
+//! A server (home NAS, company portal) that lets a user sign in by tapping
+//! **Approve** on a paired phone. The wire protocol is defined in
+//! `countersign_core::approve::protocol` and documented in `docs/protocol.md`;
+//! this crate is one implementation of the server side of it.
+//!
+//! Layout (one folder per concern):
+//! - [`config`]: what a deployment chooses ([`ServerConfig`], [`PushConfig`]).
+//! - [`clock`]: the injectable clock ([`Clock`], [`ManualClock`]) so tests can
+//!   expire requests without sleeping.
+//! - `server`: [`start`] and the [`RunningServer`] handle.
+//! - `api/`: the HTTP endpoints, extractors and the one error mapping.
+//! - [`store`]: the [`store::Store`] trait and its SQLite implementation.
+//! - [`push`]: wake-up senders ([`push::ApnsSender`], [`push::FcmSender`]).
+//! - `tls/`: the self-signed certificate and the rustls (ring) configuration.
+//! - `accounts`, `hub`, `limiter`, `crypto`: users and invitations, long-poll
+//!   wake-ups, password-guessing limits, randomness and hashing.
+//!
+//! Invariants kept everywhere: no secret (token, password, nonce, session)
+//! is ever logged or put in an error message; every HTTP answer, errors
+//! included, carries `server_time`; a malformed request gets a 4xx JSON
+//! `ErrorBody`, never a 5xx or a panic.
+
+mod accounts;
+mod api;
+pub mod clock;
+pub mod config;
+mod crypto;
+mod error;
+mod hub;
+mod limiter;
+mod log;
+pub mod push;
+mod server;
+mod state;
+pub mod store;
+mod tls;
+
+pub use accounts::{Event, SignInMethod};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{PushConfig, RateLimits, ServerConfig};
+pub use error::ServerError;
+pub use push::{ApnsConfig, FcmConfig, PushError, PushSender};
+pub use server::{add_user, start, RunningServer};

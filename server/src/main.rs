@@ -1,0 +1,222 @@
+//! `countersign-server`: run the reference sign-in server, or add a user.
+//!
+//! Parse, then validate, then act — using only the library's public API
+//! (`start`, `add_user`), the same API the tests and the demo use. Secrets
+//! are never taken from the command line: passwords come from stdin, push
+//! credentials from files, and the admin token is only ever written to
+//! `<data>/admin.token`.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use countersign_server::push::{APNS_PRODUCTION, FCM_PRODUCTION};
+use countersign_server::{ApnsConfig, Clock, FcmConfig, ServerConfig, SignInMethod, SystemClock};
+
+#[derive(Parser)]
+#[command(name = "countersign-server", version, about = "Countersign reference sign-in server (Approve sign-in)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTPS until interrupted.
+    Serve(Box<ServeArgs>),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Data directory (database, certificate, key, admin token).
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Address to listen on, e.g. 0.0.0.0:8443 (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    /// Server name shown on phones.
+    #[arg(long, default_value = "Countersign")]
+    name: String,
+    /// Public base URL for phones (repeatable; default https://<listen address>).
+    #[arg(long = "public-url")]
+    public_urls: Vec<String>,
+    /// Extra certificate name (DNS name or IP; repeatable; first start only).
+    #[arg(long = "hostname")]
+    hostnames: Vec<String>,
+    /// Sign-in request lifetime in seconds (1..=60).
+    #[arg(long, default_value_t = 60)]
+    request_ttl: i64,
+    /// New sign-in requests allowed per account per window.
+    #[arg(long, default_value_t = 5)]
+    requests_per_window: u32,
+    /// That window, seconds.
+    #[arg(long, default_value_t = 600)]
+    request_window: i64,
+    /// Pause after a reported request, seconds.
+    #[arg(long, default_value_t = 900)]
+    report_pause: i64,
+    /// APNs .p8 key file (enables APNs).
+    #[arg(long, requires_all = ["apns_key_id", "apns_team_id", "apns_topic"])]
+    apns_key_file: Option<PathBuf>,
+    /// APNs key id.
+    #[arg(long)]
+    apns_key_id: Option<String>,
+    /// Apple team id.
+    #[arg(long)]
+    apns_team_id: Option<String>,
+    /// App bundle id (apns-topic).
+    #[arg(long)]
+    apns_topic: Option<String>,
+    /// APNs endpoint.
+    #[arg(long, default_value = APNS_PRODUCTION)]
+    apns_endpoint: String,
+    /// Firebase project id (enables FCM).
+    #[arg(long, requires = "fcm_access_token_file")]
+    fcm_project: Option<String>,
+    /// File holding an OAuth access token for FCM.
+    #[arg(long)]
+    fcm_access_token_file: Option<PathBuf>,
+    /// FCM endpoint.
+    #[arg(long, default_value = FCM_PRODUCTION)]
+    fcm_endpoint: String,
+    /// Don't log to stderr.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user.
+    Add(UserAddArgs),
+}
+
+#[derive(Args)]
+struct UserAddArgs {
+    /// Data directory.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Username (at most 64 bytes).
+    #[arg(long)]
+    username: String,
+    /// Sign-in method: password, password_approve or approve.
+    #[arg(long)]
+    method: SignInMethod,
+    /// Read the password from the first line of stdin.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+fn read_secret_file(path: &PathBuf, what: &str) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_owned())
+        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
+}
+
+fn serve_config(args: ServeArgs) -> Result<ServerConfig, String> {
+    let mut config = ServerConfig::new(args.data_dir, args.listen, args.name);
+    config.public_urls = args.public_urls;
+    config.hostnames = args.hostnames;
+    config.request_ttl_s = args.request_ttl;
+    config.limits.requests_per_window = args.requests_per_window;
+    config.limits.request_window_s = args.request_window;
+    config.limits.report_pause_s = args.report_pause;
+    config.log_to_stderr = !args.quiet;
+    if let Some(key_file) = &args.apns_key_file {
+        config.push.apns = Some(ApnsConfig {
+            endpoint: args.apns_endpoint,
+            topic: args.apns_topic.unwrap_or_default(),
+            key_id: args.apns_key_id.unwrap_or_default(),
+            team_id: args.apns_team_id.unwrap_or_default(),
+            key_pem: read_secret_file(key_file, "APNs key")?,
+            extra_root_pem: None,
+        });
+    }
+    if let (Some(project), Some(token_file)) = (args.fcm_project, &args.fcm_access_token_file) {
+        config.push.fcm = Some(FcmConfig {
+            endpoint: args.fcm_endpoint,
+            project_id: project,
+            access_token: read_secret_file(token_file, "FCM access token")?,
+            extra_root_pem: None,
+        });
+    }
+    Ok(config)
+}
+
+fn fingerprint(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let data_dir = args.data_dir.clone();
+    let config = serve_config(args)?;
+    let server = countersign_server::start(config).await.map_err(|e| e.to_string())?;
+    println!("Countersign server \"{}\" listening on {}", server.name(), server.addr());
+    println!("  server id:         {}", server.server_id());
+    for url in server.public_urls() {
+        println!("  public URL:        {url}");
+    }
+    println!("  TLS key SHA-256:   {}", fingerprint(&server.spki_sha256()));
+    println!("  admin token file:  {}", data_dir.join("admin.token").display());
+    wait_for_signal().await;
+    println!("shutting down");
+    server.shutdown().await.map_err(|e| e.to_string())
+}
+
+async fn user_add(args: UserAddArgs) -> Result<(), String> {
+    let password = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read stdin: {e}"))?;
+        Some(line.trim_end_matches(['\n', '\r']).to_owned())
+    } else {
+        None
+    };
+    countersign_server::add_user(&args.data_dir, &args.username, password.as_deref(), args.method, SystemClock.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("user {} added ({})", args.username, args.method.as_str());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(*args).await,
+            Command::User(UserCommand::Add(args)) => user_add(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

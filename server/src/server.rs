@@ -1,0 +1,306 @@
+//! Starting and stopping the server: [`start`] and [`RunningServer`].
+//!
+//! `start` prepares everything that can fail before accepting a connection
+//! (data directory, database and migrations, TLS key and certificate, admin
+//! token, push senders), binds the listener (port 0 allowed), and serves
+//! HTTPS with rustls/ring through axum-server on a background task. The
+//! returned handle exposes what tests, the CLI demo and benchmarks need, and
+//! shuts down gracefully: long-polls are woken and answered, in-flight
+//! requests get up to 5 seconds.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum_server::tls_rustls::RustlsConfig;
+use axum_server::Handle;
+use countersign_core::approve::protocol::MAX_REQUEST_TTL_S;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::accounts::{self, Event, SignInMethod};
+use crate::config::ServerConfig;
+use crate::crypto::{hash_password, random_token, sha256};
+use crate::error::ServerError;
+use crate::hub::Hub;
+use crate::limiter::FailureLimiter;
+use crate::log::Logger;
+use crate::push::PushDispatcher;
+use crate::state::Shared;
+use crate::store::{SqliteStore, Store};
+use crate::tls::{self, TlsMaterial};
+
+/// Grace period for in-flight requests at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Longest server name (characters).
+const MAX_NAME_CHARS: usize = 64;
+
+/// A server accepting HTTPS connections. Dropping it stops the server
+/// abruptly; call [`RunningServer::shutdown`] for a graceful stop.
+pub struct RunningServer {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    cert_pem: String,
+    admin_token: String,
+    handle: Handle<SocketAddr>,
+    shutdown_tx: watch::Sender<bool>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .field("server_id", &self.shared.server_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The first public URL (`https://…`), what phones are told to use.
+    pub fn base_url(&self) -> &str {
+        self.shared.public_urls.first().map_or("", String::as_str)
+    }
+
+    /// All public URLs, in order.
+    pub fn public_urls(&self) -> &[String] {
+        &self.shared.public_urls
+    }
+
+    /// The stable random server id.
+    pub fn server_id(&self) -> &str {
+        &self.shared.server_id
+    }
+
+    /// The server name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// SHA-256 of the TLS certificate's SubjectPublicKeyInfo (what phones pin).
+    pub fn spki_sha256(&self) -> [u8; 32] {
+        self.shared.spki_sha256
+    }
+
+    /// The TLS certificate, PEM (tests and tools that trust it directly).
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// The admin bearer token (also in `<data>/admin.token`).
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// Creates a user (`password` may be `None` only for [`SignInMethod::Approve`]).
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password: Option<&str>,
+        method: SignInMethod,
+    ) -> Result<(), ServerError> {
+        accounts::create_user(&self.shared, username, password, method).await
+    }
+
+    /// A one-time pairing invitation URI (`countersign://pair?…`) for `username`.
+    pub async fn pairing_invite(&self, username: &str) -> Result<String, ServerError> {
+        Ok(accounts::pairing_invite(&self.shared, username).await?.0)
+    }
+
+    /// The most recent 1000 admin events, oldest first.
+    pub async fn events(&self) -> Result<Vec<Event>, ServerError> {
+        accounts::events(&self.shared, 1000).await
+    }
+
+    /// Stops accepting connections, ends long-polls, and waits (up to 5 s)
+    /// for in-flight requests.
+    pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        let _ = self.shutdown_tx.send(true);
+        self.handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
+        if let Some(task) = self.task.take() {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(ServerError::io("serve", self.addr.to_string(), e)),
+                Err(_) => return Err(ServerError::Internal("server task failed".into())),
+            }
+        }
+        self.shared.log(format_args!("server stopped"));
+        Ok(())
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if self.task.is_some() {
+            let _ = self.shutdown_tx.send(true);
+            self.handle.shutdown();
+        }
+    }
+}
+
+/// Creates `dir` (mode 0700) if missing.
+fn ensure_dir(dir: &Path) -> Result<(), ServerError> {
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| ServerError::io("create data directory", dir, e))?;
+    }
+    Ok(())
+}
+
+/// Reads `<dir>/admin.token`, or makes one (mode 0600).
+fn admin_token(dir: &Path) -> Result<String, ServerError> {
+    let path = dir.join("admin.token");
+    if path.exists() {
+        let token = fs::read_to_string(&path).map_err(|e| ServerError::io("read admin token", &path, e))?;
+        let token = token.trim().to_owned();
+        if token.len() < 16 {
+            return Err(ServerError::invalid("admin.token is shorter than 16 characters"));
+        }
+        return Ok(token);
+    }
+    let token = random_token()?;
+    tls::cert::write_file(&path, format!("{token}\n").as_bytes(), 0o600)?;
+    Ok(token)
+}
+
+fn open_store(dir: &Path) -> Result<SqliteStore, ServerError> {
+    Ok(SqliteStore::open(&dir.join("server.db"))?)
+}
+
+struct Prepared {
+    store: SqliteStore,
+    tls: TlsMaterial,
+    admin_token: String,
+    dummy_hash: String,
+}
+
+fn prepare(data_dir: PathBuf, name: String, hostnames: Vec<String>) -> Result<Prepared, ServerError> {
+    ensure_dir(&data_dir)?;
+    let store = open_store(&data_dir)?;
+    let tls = tls::load_or_create(&data_dir, &name, &hostnames)?;
+    let admin_token = admin_token(&data_dir)?;
+    let dummy_hash = hash_password(&random_token()?)?;
+    Ok(Prepared { store, tls, admin_token, dummy_hash })
+}
+
+fn check_config(config: &ServerConfig) -> Result<(), ServerError> {
+    let n = config.name.chars().count();
+    if n == 0 || n > MAX_NAME_CHARS {
+        return Err(ServerError::invalid(format!("server name must be 1 to {MAX_NAME_CHARS} characters")));
+    }
+    if !(1..=MAX_REQUEST_TTL_S).contains(&config.request_ttl_s) {
+        return Err(ServerError::invalid(format!("request_ttl_s must be 1 to {MAX_REQUEST_TTL_S}")));
+    }
+    for u in &config.public_urls {
+        if !u.starts_with("https://") || u.len() > 256 {
+            return Err(ServerError::invalid("public URLs must start with https:// (at most 256 characters)"));
+        }
+    }
+    let l = &config.limits;
+    let positive = [l.request_window_s, l.report_pause_s, l.password_failure_window_s, l.pairing_token_ttl_s, l.session_ttl_s];
+    if positive.iter().any(|&v| v <= 0)
+        || l.requests_per_window == 0
+        || l.password_failures_per_user == 0
+        || l.password_failures_per_ip == 0
+        || l.max_devices_per_account == 0
+    {
+        return Err(ServerError::invalid("rate limits and lifetimes must be positive"));
+    }
+    Ok(())
+}
+
+/// Starts the server described by `config`.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    check_config(&config)?;
+    let logger = Logger::new(config.log_to_stderr);
+    let (data_dir, name, hostnames) = (config.data_dir.clone(), config.name.clone(), config.hostnames.clone());
+    let prepared = tokio::task::spawn_blocking(move || prepare(data_dir, name, hostnames))
+        .await
+        .map_err(|_| ServerError::Internal("start-up task failed".into()))??;
+    let push = PushDispatcher::new(&config.push, Arc::clone(&config.clock), logger)
+        .map_err(|e| ServerError::invalid(e.to_string()))?;
+    let rustls_config = tls::server_config(&prepared.tls)?;
+
+    let listener =
+        std::net::TcpListener::bind(config.listen).map_err(|e| ServerError::io("bind", config.listen.to_string(), e))?;
+    listener.set_nonblocking(true).map_err(|e| ServerError::io("configure socket", config.listen.to_string(), e))?;
+    let addr = listener.local_addr().map_err(|e| ServerError::io("read bound address", config.listen.to_string(), e))?;
+    let public_urls = if config.public_urls.is_empty() {
+        let mut shown = addr;
+        if shown.ip().is_unspecified() {
+            shown.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+        }
+        vec![format!("https://{shown}")]
+    } else {
+        config.public_urls.iter().map(|u| u.trim_end_matches('/').to_owned()).collect()
+    };
+
+    let store: Arc<dyn Store> = Arc::new(prepared.store);
+    let server_id = store.server_id().await?;
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        store,
+        clock: Arc::clone(&config.clock),
+        hub: Hub::default(),
+        push,
+        password_failures: FailureLimiter::new(config.limits.password_failure_window_s),
+        limits: config.limits.clone(),
+        request_ttl_s: config.request_ttl_s,
+        server_id,
+        name: config.name.clone(),
+        public_urls,
+        spki_sha256: prepared.tls.spki_sha256,
+        admin_token_hash: sha256(prepared.admin_token.as_bytes()),
+        dummy_hash: prepared.dummy_hash,
+        shutdown: shutdown_rx,
+        logger,
+    });
+
+    let app = crate::api::router(Arc::clone(&shared));
+    let handle = Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(rustls_config))
+        .map_err(|e| ServerError::io("listen", addr.to_string(), e))?
+        .handle(handle.clone());
+    let task = tokio::spawn(server.serve(app.into_make_service_with_connect_info::<SocketAddr>()));
+    shared.log(format_args!("listening on {addr} as server {}", shared.server_id));
+    Ok(RunningServer {
+        shared,
+        addr,
+        cert_pem: prepared.tls.cert_pem,
+        admin_token: prepared.admin_token,
+        handle,
+        shutdown_tx,
+        task: Some(task),
+    })
+}
+
+/// Adds a user to the database in `data_dir` without starting the server
+/// (the `countersign-server user add` command). Safe while a server runs on
+/// the same directory (SQLite locking).
+pub async fn add_user(
+    data_dir: &Path,
+    username: &str,
+    password: Option<&str>,
+    method: SignInMethod,
+    now: i64,
+) -> Result<(), ServerError> {
+    let dir = data_dir.to_path_buf();
+    let store = tokio::task::spawn_blocking(move || {
+        ensure_dir(&dir)?;
+        open_store(&dir)
+    })
+    .await
+    .map_err(|_| ServerError::Internal("start-up task failed".into()))??;
+    accounts::create_user_in(&store, now, username, password, method).await
+}

@@ -1,0 +1,121 @@
+//! The SQLite schema and its migrations.
+//!
+//! `PRAGMA user_version` holds the schema version. Migration `n` (1-based)
+//! takes a database from version `n - 1` to `n`; each runs in its own
+//! transaction together with the version bump, so a crash leaves either the
+//! old or the new schema. A database newer than [`SCHEMA_VERSION`] is refused
+//! rather than guessed at. Never edit a shipped migration: add one.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StoreError;
+
+/// Schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: initial schema.
+    "
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE users (
+        username      TEXT PRIMARY KEY,
+        password_hash TEXT,
+        method        TEXT NOT NULL CHECK (method IN ('password', 'password_approve', 'approve')),
+        created_at    INTEGER NOT NULL,
+        paused_until  INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+
+    CREATE TABLE devices (
+        id         TEXT PRIMARY KEY,
+        account    TEXT NOT NULL REFERENCES users(username),
+        public_key BLOB NOT NULL,
+        name       TEXT NOT NULL,
+        platform   TEXT NOT NULL,
+        push_token TEXT,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    ) STRICT;
+    CREATE INDEX devices_by_account ON devices(account);
+
+    CREATE TABLE pair_tokens (
+        token_hash BLOB PRIMARY KEY,
+        account    TEXT NOT NULL REFERENCES users(username),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at    INTEGER,
+        device_id  TEXT
+    ) STRICT;
+
+    CREATE TABLE requests (
+        id              TEXT PRIMARY KEY,
+        account         TEXT NOT NULL REFERENCES users(username),
+        nonce           BLOB NOT NULL,
+        number          INTEGER NOT NULL,
+        choices         BLOB NOT NULL,
+        service         TEXT NOT NULL,
+        client_ip       TEXT NOT NULL,
+        user_agent      TEXT NOT NULL,
+        location        TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        expires_at      INTEGER NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'reported')),
+        answered_by     TEXT,
+        answered_at     INTEGER,
+        poll_token_hash BLOB NOT NULL,
+        session_issued  INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE INDEX requests_by_account ON requests(account, created_at);
+
+    CREATE TABLE sessions (
+        token_hash BLOB PRIMARY KEY,
+        account    TEXT NOT NULL REFERENCES users(username),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE events (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        time       INTEGER NOT NULL,
+        kind       TEXT NOT NULL,
+        account    TEXT,
+        device_id  TEXT,
+        request_id TEXT,
+        detail     TEXT NOT NULL DEFAULT ''
+    ) STRICT;
+    ",
+];
+
+/// Brings the database to [`SCHEMA_VERSION`].
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew { found, supported: SCHEMA_VERSION });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_newer() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        assert!(matches!(migrate(&mut conn), Err(StoreError::TooNew { .. })));
+    }
+}
