@@ -376,30 +376,33 @@ impl Authenticator {
         let me = self.clone();
         let handle = rt.spawn(async move {
             let mut seen = std::collections::HashSet::new();
-            loop {
-                let pairings = match me.vault.pairings() {
-                    Ok(p) => p,
-                    Err(_) => break,
-                };
+            // Stops when the vault locks (pairings are unreadable then).
+            while let Ok(pairings) = me.vault.pairings() {
                 if pairings.is_empty() {
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                     continue;
                 }
-                // One long-poll at a time per pairing, concurrently.
-                let polls = pairings.iter().map(|p| {
-                    let me = me.clone();
-                    let id = p.id.clone();
-                    async move {
-                        let now = me.clock.now_unix_s();
-                        (
-                            id.clone(),
-                            core_approve::pending_requests(&me.vault, &id, 20, now).await,
-                        )
-                    }
-                });
-                let results = futures_join_all(polls).await;
+                // One long-poll per pairing, concurrently.
+                let polls: Vec<_> = pairings
+                    .iter()
+                    .map(|p| {
+                        let me = me.clone();
+                        let id = p.id.clone();
+                        let task = tokio::spawn(async move {
+                            let now = me.clock.now_unix_s();
+                            core_approve::pending_requests(&me.vault, &id, 20, now).await
+                        });
+                        (p.id.clone(), task)
+                    })
+                    .collect();
                 let mut errors = 0;
-                for (pairing_id, r) in results {
+                for (pairing_id, task) in polls {
+                    // A poll that panicked is an internal error for its pairing.
+                    let r = task.await.unwrap_or_else(|e| {
+                        Err(countersign_core::AuthenticatorError::Internal {
+                            reason: format!("request poll failed: {e}"),
+                        })
+                    });
                     match r {
                         Ok(reqs) => {
                             for q in reqs {
@@ -429,22 +432,4 @@ impl Authenticator {
         });
         Ok(Arc::new(TaskHandle::new(handle)))
     }
-}
-
-/// Awaits all futures (a small join_all, to avoid another dependency).
-async fn futures_join_all<F: std::future::Future>(
-    futs: impl IntoIterator<Item = F>,
-) -> Vec<F::Output>
-where
-    F: Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futs.into_iter().map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        if let Ok(v) = h.await {
-            out.push(v);
-        }
-    }
-    out
 }

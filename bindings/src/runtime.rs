@@ -16,7 +16,7 @@ pub fn runtime() -> Option<&'static Runtime> {
             Builder::new_multi_thread()
                 .worker_threads(2)
                 .thread_name("countersign-rt")
-                .enable_time()
+                .enable_all()
                 .build()
                 .ok()
         })

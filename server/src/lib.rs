@@ -31,6 +31,8 @@ mod error;
 mod hub;
 mod limiter;
 mod log;
+#[cfg(test)]
+mod protocol_doc;
 pub mod push;
 mod server;
 mod state;

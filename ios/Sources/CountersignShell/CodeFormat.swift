@@ -10,9 +10,10 @@ import Countersign
 public enum CodeFormat {
     /// Splits a code in two groups for reading: "123456" → "123 456",
     /// "94287082" → "9428 7082", "1234567" → "123 4567". Codes shorter than
-    /// six characters (Steam's five letters) stay as they are.
+    /// six characters or not all digits (Steam's five letters) stay as they
+    /// are. (Same rule as the Android shell's `formatCode`.)
     public static func grouped(_ code: String) -> String {
-        guard code.count >= 6 else {
+        guard code.count >= 6, code.allSatisfy({ $0.isASCII && $0.isNumber }) else {
             return code
         }
         let head = code.prefix(code.count / 2)
@@ -31,14 +32,19 @@ public enum CodeFormat {
 
 extension Profile {
     /// How an account is named on screen: "Issuer (account)", or whichever
-    /// of the two is set.
+    /// of the two is set, or "Unnamed account".
     public var displayName: String {
-        if issuer.isEmpty {
-            return account
-        }
-        if account.isEmpty {
+        let issuer = self.issuer.trimmingCharacters(in: .whitespaces)
+        let account = self.account.trimmingCharacters(in: .whitespaces)
+        switch (issuer.isEmpty, account.isEmpty) {
+        case (false, false):
+            return "\(issuer) (\(account))"
+        case (false, true):
             return issuer
+        case (true, false):
+            return account
+        case (true, true):
+            return "Unnamed account"
         }
-        return "\(issuer) (\(account))"
     }
 }

@@ -22,12 +22,16 @@ public struct CodeRow: Identifiable, Equatable, Sendable {
     public let displayName: String
     /// The code grouped for reading, e.g. "123 456".
     public let code: String
+    /// The code as typed or copied, without grouping.
+    public let rawCode: String
     /// Seconds until the code changes (TOTP; 0 for HOTP).
     public let secondsLeft: UInt32
     /// Share of the window left, 1 → 0 (0 for HOTP).
     public let progress: Double
     /// Counter-based: the code changes only when the user asks.
     public let isHotp: Bool
+    /// Pinned.
+    public let favorite: Bool
 
     /// The hint under a HOTP code.
     public var hint: String? {
@@ -39,7 +43,9 @@ public struct CodeRow: Identifiable, Equatable, Sendable {
         self.id = profile.id
         self.displayName = profile.displayName
         self.code = CodeFormat.grouped(code.code)
+        self.rawCode = code.code
         self.isHotp = isHotp
+        self.favorite = profile.favorite
         self.secondsLeft = isHotp ? 0 : code.validForS
         self.progress = isHotp ? 0 : CodeFormat.progress(secondsLeft: code.validForS, period: code.period)
     }
@@ -94,7 +100,7 @@ public final class CodeListViewModel: ObservableObject {
     public func refresh() {
         do {
             try reloadProfiles()
-            receive(codes: try authenticator.codes())
+            show(codes: try authenticator.codes())
         } catch {
             show(error)
         }
@@ -118,7 +124,16 @@ public final class CodeListViewModel: ObservableObject {
     }
 
     /// A tick from the core (via `CodeTicks`), already on the main actor.
-    func receive(codes: [OtpCode]) {
+    /// Ticks that arrive after `stop()` or the lock (they may have been in
+    /// flight) are dropped, so a locked screen never shows codes again.
+    func receiveTick(codes: [OtpCode]) {
+        guard ticker != nil else {
+            return
+        }
+        show(codes: codes)
+    }
+
+    private func show(codes: [OtpCode]) {
         if codes.contains(where: { profilesById[$0.profileId] == nil }) {
             // Added elsewhere since the last reload (e.g. the add screen).
             try? reloadProfiles()
@@ -164,7 +179,7 @@ final class CodeTicks: CodeListener, @unchecked Sendable {
     func onCodes(codes: [OtpCode]) {
         let owner = self.owner
         Task { @MainActor in
-            owner?.receive(codes: codes)
+            owner?.receiveTick(codes: codes)
         }
     }
 

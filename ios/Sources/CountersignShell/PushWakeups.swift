@@ -5,11 +5,14 @@
 // of a pending request and nothing else — no code, no account name, no key.
 // The app then asks the core, which fetches and verifies the request itself.
 //
-// Deliberately small: the approve protocol (what the core does with the
-// request id, how the device token reaches the server, number matching) is a
-// later issue and has no API in the bindings yet. This file only turns APNs
-// callbacks into two plain events and validates the request id, so nothing
-// else from a push payload can reach the core.
+// Deliberately small: this file only turns APNs callbacks into two plain
+// events and validates the request id, so nothing else from a push payload
+// can reach the core. What the app does with them belongs to the approve
+// screen, which is not part of this change: on a wake-up it calls the core's
+// `checkPending()` (the core fetches and verifies requests over its pinned
+// connection; the request id only says which one to bring to the front), and
+// on a new token it calls `updatePushToken(pairingId:pushToken:)` for each
+// pairing.
 import Foundation
 #if canImport(UIKit)
 import UIKit
@@ -33,8 +36,9 @@ public protocol PushWakeupDelegate: AnyObject {
 /// Glue between the app delegate's APNs callbacks and the core.
 @MainActor
 public final class PushWakeups {
-    /// The one payload key we read.
-    public nonisolated static let requestIdKey = "request_id"
+    /// The one payload key we read (the server sends
+    /// `{"aps": {"alert": …}, "rid": "<request id>"}`).
+    public nonisolated static let requestIdKey = "rid"
 
     public weak var delegate: PushWakeupDelegate?
 

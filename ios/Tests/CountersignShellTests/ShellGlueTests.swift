@@ -58,19 +58,32 @@ final class ShellGlueTests: XCTestCase {
         XCTAssertEqual(CodeFormat.grouped("94287082"), "9428 7082")
         XCTAssertEqual(CodeFormat.grouped("1234567"), "123 4567")
         XCTAssertEqual(CodeFormat.grouped("2TX9K"), "2TX9K")
+        XCTAssertEqual(CodeFormat.grouped("ABC123"), "ABC123")
         XCTAssertEqual(CodeFormat.progress(secondsLeft: 15, period: 30), 0.5)
         XCTAssertEqual(CodeFormat.progress(secondsLeft: 5, period: 0), 0)
     }
 
+    func testDisplayName() {
+        func named(_ issuer: String, _ account: String) -> String {
+            Profile(id: "p", issuer: issuer, account: account, otpType: .totp, algorithm: .sha1, digits: 6,
+                    period: 30, counter: 0, note: "", group: "", favorite: false, sortOrder: 0,
+                    createdAt: 0, updatedAt: 0).displayName
+        }
+        XCTAssertEqual(named("ACME", "alice"), "ACME (alice)")
+        XCTAssertEqual(named("ACME", " "), "ACME")
+        XCTAssertEqual(named("", "alice"), "alice")
+        XCTAssertEqual(named("", ""), "Unnamed account")
+    }
+
     func testPushPayloadCarriesOnlyAValidRequestId() {
-        XCTAssertEqual(PushWakeups.wakeup(from: ["request_id": "r-123_ABC"]), SignInWakeup(requestId: "r-123_ABC"))
+        XCTAssertEqual(PushWakeups.wakeup(from: ["rid": "r-123_ABC"]), SignInWakeup(requestId: "r-123_ABC"))
         XCTAssertNil(PushWakeups.wakeup(from: [:]))
-        XCTAssertNil(PushWakeups.wakeup(from: ["request_id": ""]))
-        XCTAssertNil(PushWakeups.wakeup(from: ["request_id": "a b"]))
-        XCTAssertNil(PushWakeups.wakeup(from: ["request_id": "../etc"]))
-        XCTAssertNil(PushWakeups.wakeup(from: ["request_id": 42]))
-        XCTAssertNil(PushWakeups.wakeup(from: ["request_id": String(repeating: "a", count: 129)]))
-        XCTAssertNotNil(PushWakeups.wakeup(from: ["request_id": String(repeating: "a", count: 128)]))
+        XCTAssertNil(PushWakeups.wakeup(from: ["rid": ""]))
+        XCTAssertNil(PushWakeups.wakeup(from: ["rid": "a b"]))
+        XCTAssertNil(PushWakeups.wakeup(from: ["rid": "../etc"]))
+        XCTAssertNil(PushWakeups.wakeup(from: ["rid": 42]))
+        XCTAssertNil(PushWakeups.wakeup(from: ["rid": String(repeating: "a", count: 129)]))
+        XCTAssertNotNil(PushWakeups.wakeup(from: ["rid": String(repeating: "a", count: 128)]))
         XCTAssertEqual(PushWakeups.tokenHex(Data([0x00, 0xab, 0xff])), "00abff")
     }
 
@@ -80,7 +93,7 @@ final class ShellGlueTests: XCTestCase {
         let delegate = RecordingPushDelegate()
         wakeups.delegate = delegate
         wakeups.didRegister(deviceToken: Data([0xde, 0xad]))
-        XCTAssertTrue(wakeups.handle(userInfo: ["request_id": "abc", "aps": ["content-available": 1]]))
+        XCTAssertTrue(wakeups.handle(userInfo: ["rid": "abc", "aps": ["content-available": 1]]))
         XCTAssertFalse(wakeups.handle(userInfo: ["code": "123456"]))
         XCTAssertEqual(delegate.tokens, ["dead"])
         XCTAssertEqual(delegate.wakeups, [SignInWakeup(requestId: "abc")])

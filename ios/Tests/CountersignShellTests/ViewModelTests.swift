@@ -25,6 +25,7 @@ final class ViewModelTests: XCTestCase {
         let totp = model.rows[0]
         XCTAssertEqual(totp.displayName, "ACME (alice@example.com)")
         XCTAssertEqual(totp.code, "9428 7082")
+        XCTAssertEqual(totp.rawCode, "94287082")
         XCTAssertEqual(totp.secondsLeft, 1)
         XCTAssertEqual(totp.progress, 1.0 / 30.0, accuracy: 1e-9)
         XCTAssertFalse(totp.isHotp)

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     # Generated bindings.
     gen_path = args.generated
     if not gen_path.exists():
-        report.result(False, f"generated bindings present", [f"{gen_path} does not exist (run tools/bindgen.sh)"])
+        report.result(False, "generated bindings present", [f"{gen_path} does not exist (run tools/bindgen.sh)"])
         print(f"swift-check: {report.passed} passed, {report.failed} failed")
         return 1
     gen = parse(rel(gen_path, base), gen_path.read_text(encoding="utf-8"), generated=True)

@@ -632,7 +632,7 @@ class Checker:
         if not decl.inits:
             self._issue(node, f"`{decl.name}` has no public initializer")
             return
-        self._check_labels(node, f"the initializer", decl.name, args, [self._as_init(fn, decl.name) for fn in decl.inits])
+        self._check_labels(node, "the initializer", decl.name, args, [self._as_init(fn, decl.name) for fn in decl.inits])
 
     @staticmethod
     def _as_init(fn: Func, type_name: str) -> Func:
@@ -712,9 +712,9 @@ class Checker:
                 return
             if decl.kind == "enum":
                 if member in decl.cases:
-                    case = decl.cases[member]
-                    if case.params:
-                        pass  # an unapplied case constructor, e.g. `.map(AuthError.InvalidInput)`
+                    # A case without arguments, or an unapplied case
+                    # constructor such as `.map(AuthError.InvalidInput)`.
+                    self.stats["members"] += 1
                     return
                 if member in decl.methods or member in decl.fields:
                     return
