@@ -40,10 +40,10 @@ if [ ! -f "$jna" ] || [ ! -f "$junit" ] || [ ! -f "$hamcrest" ]; then
     sudo="sudo"
   fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends \
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
     libjna-java junit4 libhamcrest-java
 fi
-ls -l "$jna" "$junit" "$hamcrest" | awk '{print "    " $NF}'
+for jar in "$jna" "$junit" "$hamcrest"; do echo "    $(readlink -f "$jar")"; done
 lap jars
 
 # --- Kotlin compiler from npm ----------------------------------------------
@@ -59,7 +59,7 @@ if [ "$have" != "$want" ] || [ ! -x "$kc/bin/kotlinc" ]; then
 fi
 kotlinc="$kc/bin/kotlinc"
 klib="$kc/lib"
-"$kotlinc" -version 2>&1 | sed 's/^/    /'
+echo "    kotlin-compiler $want"
 lap kotlinc
 
 # --- Host library and generated bindings -----------------------------------
@@ -103,7 +103,7 @@ cp_run="$out/classes:$klib/kotlin-stdlib.jar:$cp_compile"
 step "compile (kotlinc -jvm-target 17 -Werror)"
 stamp=$(
   {
-    echo "$("$kotlinc" -version 2>&1)" "$cp_compile"
+    echo "kotlin-compiler $want" "$cp_compile"
     sha256sum "${gen_files[@]}" "${main_files[@]}" "${test_files[@]}" | sed "s|$out/gen/||"
   } | sha256sum | cut -d' ' -f1
 )

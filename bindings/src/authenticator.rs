@@ -239,7 +239,12 @@ impl Authenticator {
     /// The next window's code of one profile (preview).
     pub fn next_code(&self, id: String) -> Result<OtpCode, AuthError> {
         guard(|| {
-            let period = self.vault.get(&id)?.params.period;
+            let p = self.vault.get(&id)?.params;
+            let period = if p.otp_type == countersign_core::OtpType::Hotp {
+                0
+            } else {
+                p.period
+            };
             let c = self.vault.next_code_at(&id, self.clock.now_unix_s())?;
             Ok(OtpCode::new(id, c, period))
         })

@@ -8,16 +8,13 @@ pub trait Clock: Send + Sync {
 }
 
 /// The operating system's clock.
-#[derive(uniffi::Object, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct SystemClock;
 
+/// The operating system's wall clock as a `Clock`.
 #[uniffi::export]
-impl SystemClock {
-    /// The system clock.
-    #[uniffi::constructor]
-    pub fn new() -> std::sync::Arc<Self> {
-        std::sync::Arc::new(Self)
-    }
+pub fn system_clock() -> std::sync::Arc<dyn Clock> {
+    std::sync::Arc::new(SystemClock)
 }
 
 impl Clock for SystemClock {

@@ -127,16 +127,22 @@ impl KeyProtector for KeystoreProtector {
 /// A software keystore for desktop and tests: the wrapping key in a 0600
 /// file, signing keys sealed under it beside it (the core's
 /// `SoftwareKeyProtector`). Offers no hardware protection and cannot
-/// enforce user authentication.
-#[derive(uniffi::Object)]
+/// enforce user authentication. Shells get it as a `PlatformKeystore`
+/// from [`software_keystore`].
 pub struct SoftwareKeystore {
     inner: SoftwareKeyProtector,
 }
 
+/// A software `PlatformKeystore` keeping its files in directory `dir`
+/// (created if missing). For desktop builds and tests only: no hardware
+/// protection, and user authentication cannot be enforced.
 #[uniffi::export]
+pub fn software_keystore(dir: String) -> Result<Arc<dyn PlatformKeystore>, KeystoreError> {
+    Ok(SoftwareKeystore::new(dir)?)
+}
+
 impl SoftwareKeystore {
     /// A keystore keeping its files in directory `dir` (created if missing).
-    #[uniffi::constructor]
     pub fn new(dir: String) -> Result<Arc<Self>, KeystoreError> {
         let dir = std::path::PathBuf::from(dir);
         std::fs::create_dir_all(&dir).map_err(|e| KeystoreError::Unavailable {

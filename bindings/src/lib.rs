@@ -32,9 +32,9 @@ pub use approve::{
     ServerPairing, SignInContext, SignInListener, SignInRequest,
 };
 pub use authenticator::{ffi_panic_probe, Authenticator};
-pub use clock::{Clock, SystemClock};
+pub use clock::{system_clock, Clock, SystemClock};
 pub use error::{AuthError, KeystoreError};
-pub use keystore::{PlatformKeystore, SoftwareKeystore};
+pub use keystore::{software_keystore, PlatformKeystore, SoftwareKeystore};
 pub use listener::CodeListener;
 pub use records::*;
 pub use task::TaskHandle;

@@ -180,7 +180,7 @@ pub struct OtpCode {
     pub valid_from: i64,
     /// Seconds left in the window (HOTP: 0).
     pub valid_for_s: u32,
-    /// Window length, seconds (for the countdown ring).
+    /// Window length, seconds, for the countdown ring (0 for HOTP).
     pub period: u32,
     /// Time step (TOTP) or counter (HOTP) used.
     pub counter: u64,

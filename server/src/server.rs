@@ -10,7 +10,7 @@
 
 use std::fs;
 use std::net::SocketAddr;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -174,8 +174,20 @@ fn admin_token(dir: &Path) -> Result<String, ServerError> {
     Ok(token)
 }
 
+/// Opens `<dir>/server.db`, creating it with mode 0600 first (it holds
+/// password hashes; SQLite gives its -wal and -shm files the same mode).
 fn open_store(dir: &Path) -> Result<SqliteStore, ServerError> {
-    Ok(SqliteStore::open(&dir.join("server.db"))?)
+    let path = dir.join("server.db");
+    if !path.exists() {
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| ServerError::io("create database", &path, e))?;
+    }
+    Ok(SqliteStore::open(&path)?)
 }
 
 struct Prepared {

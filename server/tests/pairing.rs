@@ -44,8 +44,10 @@ async fn info_and_invitation_carry_the_server_identity() {
     config.clock = ts.clock.clone();
     let again = countersign_server::start(config).await.unwrap();
     assert_eq!((again.server_id(), again.spki_sha256(), again.admin_token()), (id.as_str(), fp, admin.as_str()));
-    let token_file = std::fs::metadata(data.join("admin.token")).unwrap();
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&token_file.permissions()) & 0o777, 0o600);
+    for secret in ["admin.token", "key.pem", "server.db", "server.db-wal"] {
+        let meta = std::fs::metadata(data.join(secret)).unwrap();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777, 0o600, "{secret}");
+    }
     again.shutdown().await.unwrap();
 }
 

@@ -79,7 +79,7 @@ pub struct ProfileCode {
     pub id: String,
     /// The code.
     pub code: Code,
-    /// The profile's period (for a countdown ring).
+    /// The profile's period for a countdown ring (0 for HOTP: no countdown).
     pub period: u32,
 }
 
@@ -528,7 +528,11 @@ impl Vault {
                 .map(|e| ProfileCode {
                     id: e.profile.id.clone(),
                     code: e.generator.code_at(t),
-                    period: e.profile.params.period,
+                    period: if e.profile.params.otp_type == OtpType::Hotp {
+                        0
+                    } else {
+                        e.profile.params.period
+                    },
                 })
                 .collect())
         })

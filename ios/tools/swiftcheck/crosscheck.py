@@ -417,6 +417,17 @@ class Checker:
             return None
         return element(self.type_of(target))
 
+    def _self_generated(self, node: Node) -> TypeDecl | None:
+        """The generated type that `self` is, inside `extension GeneratedType`."""
+        for a in _ancestors(node):
+            if a.type == "class_declaration":
+                kind = a.child_by_field_name("declaration_kind")
+                name = a.child_by_field_name("name")
+                if kind is None or name is None or self.f.text(kind) != "extension":
+                    return None
+                return self._gen(self.f.text(name).rsplit(".", 1)[-1])
+        return None
+
     def _nav_parts(self, n: Node) -> tuple[Node | None, str | None]:
         target = next((c for c in n.named_children if c.type != "navigation_suffix"), None)
         suffix = next((c for c in n.children if c.type == "navigation_suffix"), None)
@@ -610,7 +621,12 @@ class Checker:
             return
         if callee.type == "navigation_expression":
             target, member = self._nav_parts(callee)
-            if target is None or member is None or target.type == "self_expression":
+            if target is None or member is None:
+                return
+            if target.type == "self_expression":
+                decl = self._self_generated(callee)
+                if decl is not None:
+                    self._check_method_call(callee, decl, member, args)
                 return
             tt = self.type_of(target)
             if tt is not None and tt.startswith("meta:"):
@@ -700,7 +716,15 @@ class Checker:
         if parent is not None and parent.type == "call_expression" and parent.children[0].id == nav.id:
             return  # a call's callee: _check_call
         target, member = self._nav_parts(nav)
-        if target is None or member is None or target.type == "self_expression":
+        if target is None or member is None:
+            return
+        if target.type == "self_expression":
+            decl = self._self_generated(nav)
+            if decl is not None and member not in self._hand_ext_members(decl.name) and member not in UNIVERSAL_MEMBERS:
+                if member in decl.fields or self._methods(decl, member) or member in decl.cases:
+                    self.stats["members"] += 1
+                else:
+                    self._issue(nav, f"`{decl.name}` has no member `{member}`{_did_you_mean(member, decl.member_names())}")
             return
         tt = self.type_of(target)
         if tt is None:

@@ -129,7 +129,6 @@ class TypeDecl:
     methods: dict[str, list[Func]] = field(default_factory=dict)
     inits: list[Func] = field(default_factory=list)
     fields: dict[str, str | None] = field(default_factory=dict)
-    field_values: dict[str, tuple[SwiftFile, Node]] = field(default_factory=dict)
     cases: dict[str, Case] = field(default_factory=dict)
     decls: list[tuple[SwiftFile, Node]] = field(default_factory=list)
 
@@ -356,13 +355,10 @@ def _read_body(f: SwiftFile, body: Node, decl: TypeDecl, model: Model, public_on
                 names = [f.text(b) for b in _walk(m) if b.type == "simple_identifier"][:1]
             else:
                 names = bound_names(f, m)
-            value = m.child_by_field_name("value")
             for n in names:
                 if public_only and n in _INTERNAL_MEMBERS:
                     continue
                 decl.fields[n] = typ
-                if typ is None and value is not None:
-                    decl.field_values[n] = (f, value)
         elif t == "enum_entry":
             _read_enum_entry(f, m, decl)
         elif t in ("class_declaration", "protocol_declaration"):
