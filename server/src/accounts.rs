@@ -61,7 +61,8 @@ impl std::str::FromStr for SignInMethod {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s).ok_or_else(|| "method must be password, password_approve or approve".to_string())
+        Self::parse(s)
+            .ok_or_else(|| "method must be password, password_approve or approve".to_string())
     }
 }
 
@@ -69,10 +70,14 @@ impl std::str::FromStr for SignInMethod {
 /// spaces.
 pub(crate) fn check_username(username: &str) -> Result<(), ServerError> {
     if username.is_empty() || username.len() > MAX_USERNAME_BYTES {
-        return Err(ServerError::invalid(format!("username must be 1 to {MAX_USERNAME_BYTES} bytes")));
+        return Err(ServerError::invalid(format!(
+            "username must be 1 to {MAX_USERNAME_BYTES} bytes"
+        )));
     }
     if username.chars().any(char::is_control) || username.trim() != username {
-        return Err(ServerError::invalid("username must not contain control characters or surrounding spaces"));
+        return Err(ServerError::invalid(
+            "username must not contain control characters or surrounding spaces",
+        ));
     }
     Ok(())
 }
@@ -97,11 +102,19 @@ pub(crate) async fn create_user_in(
             )
         }
         None if method.needs_password() => {
-            return Err(ServerError::WeakPassword { reason: format!("method {} needs a password", method.as_str()) })
+            return Err(ServerError::WeakPassword {
+                reason: format!("method {} needs a password", method.as_str()),
+            })
         }
         None => None,
     };
-    let record = UserRecord { username: username.to_owned(), password_hash, method, created_at: now, paused_until: 0 };
+    let record = UserRecord {
+        username: username.to_owned(),
+        password_hash,
+        method,
+        created_at: now,
+        paused_until: 0,
+    };
     if store.create_user(record).await? {
         Ok(())
     } else {
@@ -116,18 +129,37 @@ pub(crate) async fn create_user(
     password: Option<&str>,
     method: SignInMethod,
 ) -> Result<(), ServerError> {
-    create_user_in(shared.store.as_ref(), shared.now(), username, password, method).await?;
+    create_user_in(
+        shared.store.as_ref(),
+        shared.now(),
+        username,
+        password,
+        method,
+    )
+    .await?;
     shared.log(format_args!("user created method={}", method.as_str()));
     Ok(())
 }
 
 /// Makes a one-time pairing invitation for `username`: the URI and its expiry.
-pub(crate) async fn pairing_invite(shared: &Shared, username: &str) -> Result<(String, i64), ServerError> {
+pub(crate) async fn pairing_invite(
+    shared: &Shared,
+    username: &str,
+) -> Result<(String, i64), ServerError> {
     check_username(username)?;
     let token = random_token()?;
     let now = shared.now();
     let expires_at = now + shared.limits.pairing_token_ttl_s;
-    if !shared.store.add_pair_token(username.to_owned(), sha256(token.as_bytes()), now, expires_at).await? {
+    if !shared
+        .store
+        .add_pair_token(
+            username.to_owned(),
+            sha256(token.as_bytes()),
+            now,
+            expires_at,
+        )
+        .await?
+    {
         return Err(ServerError::UnknownUser);
     }
     let invite = PairingInvite {

@@ -26,7 +26,9 @@ fn rng_error() -> ServerError {
 /// `N` random bytes.
 pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], ServerError> {
     let mut out = [0u8; N];
-    SystemRandom::new().fill(&mut out).map_err(|_| rng_error())?;
+    SystemRandom::new()
+        .fill(&mut out)
+        .map_err(|_| rng_error())?;
     Ok(out)
 }
 
@@ -48,7 +50,9 @@ pub(crate) fn random_id() -> Result<String, ServerError> {
 
 /// Whether `s` looks like an id made by [`random_id`].
 pub(crate) fn is_id(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A random secret token: 32 bytes, base64url.
@@ -106,10 +110,14 @@ pub(crate) fn choices_with(right: u8) -> Result<Vec<u8>, ServerError> {
 /// Checks the password policy (length only; see `docs/protocol.md`).
 pub(crate) fn check_password_policy(password: &str) -> Result<(), ServerError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ServerError::WeakPassword { reason: format!("use at least {MIN_PASSWORD_CHARS} characters") });
+        return Err(ServerError::WeakPassword {
+            reason: format!("use at least {MIN_PASSWORD_CHARS} characters"),
+        });
     }
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(ServerError::WeakPassword { reason: format!("use at most {MAX_PASSWORD_BYTES} bytes") });
+        return Err(ServerError::WeakPassword {
+            reason: format!("use at most {MAX_PASSWORD_BYTES} bytes"),
+        });
     }
     Ok(())
 }
@@ -130,7 +138,9 @@ pub(crate) fn verify_password(password: &str, phc: &str) -> bool {
         return false;
     }
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }

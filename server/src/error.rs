@@ -55,10 +55,16 @@ pub enum ServerError {
 
 impl ServerError {
     pub(crate) fn invalid(reason: impl Into<String>) -> Self {
-        Self::InvalidInput { reason: reason.into() }
+        Self::InvalidInput {
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { what, path: path.into(), source }
+        Self::Io {
+            what,
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -20,7 +20,10 @@ pub(crate) struct FailureLimiter {
 
 impl FailureLimiter {
     pub fn new(window_s: i64) -> Self {
-        Self { window_s: window_s.max(1), failures: Mutex::new(HashMap::new()) }
+        Self {
+            window_s: window_s.max(1),
+            failures: Mutex::new(HashMap::new()),
+        }
     }
 
     /// `Err(retry_after_s)` if any `(key, limit)` has `limit` failures in the window.

@@ -16,7 +16,11 @@ use countersign_server::push::{APNS_PRODUCTION, FCM_PRODUCTION};
 use countersign_server::{ApnsConfig, Clock, FcmConfig, ServerConfig, SignInMethod, SystemClock};
 
 #[derive(Parser)]
-#[command(name = "countersign-server", version, about = "Countersign reference sign-in server (Approve sign-in)")]
+#[command(
+    name = "countersign-server",
+    version,
+    about = "Countersign reference sign-in server (Approve sign-in)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -148,7 +152,11 @@ fn serve_config(args: ServeArgs) -> Result<ServerConfig, String> {
 }
 
 fn fingerprint(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 async fn wait_for_signal() {
@@ -169,14 +177,26 @@ async fn wait_for_signal() {
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let data_dir = args.data_dir.clone();
     let config = serve_config(args)?;
-    let server = countersign_server::start(config).await.map_err(|e| e.to_string())?;
-    println!("Countersign server \"{}\" listening on {}", server.name(), server.addr());
+    let server = countersign_server::start(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Countersign server \"{}\" listening on {}",
+        server.name(),
+        server.addr()
+    );
     println!("  server id:         {}", server.server_id());
     for url in server.public_urls() {
         println!("  public URL:        {url}");
     }
-    println!("  TLS key SHA-256:   {}", fingerprint(&server.spki_sha256()));
-    println!("  admin token file:  {}", data_dir.join("admin.token").display());
+    println!(
+        "  TLS key SHA-256:   {}",
+        fingerprint(&server.spki_sha256())
+    );
+    println!(
+        "  admin token file:  {}",
+        data_dir.join("admin.token").display()
+    );
     wait_for_signal().await;
     println!("shutting down");
     server.shutdown().await.map_err(|e| e.to_string())
@@ -185,21 +205,33 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 async fn user_add(args: UserAddArgs) -> Result<(), String> {
     let password = if args.password_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read stdin: {e}"))?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
         Some(line.trim_end_matches(['\n', '\r']).to_owned())
     } else {
         None
     };
-    countersign_server::add_user(&args.data_dir, &args.username, password.as_deref(), args.method, SystemClock.now())
-        .await
-        .map_err(|e| e.to_string())?;
+    countersign_server::add_user(
+        &args.data_dir,
+        &args.username,
+        password.as_deref(),
+        args.method,
+        SystemClock.now(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     println!("user {} added ({})", args.username, args.method.as_str());
     Ok(())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -6,8 +6,8 @@
 //! drift from the encoding. Run with `--nocapture` to print the blocks.
 
 use countersign_core::approve::protocol::{
-    approval_message, b64, device_auth_message, pair_message, Decision, SignInContext, APPROVE_DOMAIN,
-    CONTEXT_DOMAIN, DEVICE_AUTH_DOMAIN, PAIR_DOMAIN,
+    approval_message, b64, device_auth_message, pair_message, Decision, SignInContext,
+    APPROVE_DOMAIN, CONTEXT_DOMAIN, DEVICE_AUTH_DOMAIN, PAIR_DOMAIN,
 };
 
 use crate::crypto::{hex, sha256};
@@ -19,7 +19,10 @@ const DEVICE_ID: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 const G: &str = "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5";
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).filter_map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .filter_map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
 }
 
 fn context() -> SignInContext {
@@ -39,11 +42,21 @@ fn render(domain: &str, fields: &[(&[u8], &str)], expected: &[u8]) -> String {
     let mut bytes = Vec::new();
     for (f, label) in std::iter::once((domain.as_bytes(), "domain")).chain(fields.iter().copied()) {
         let len = u32::try_from(f.len()).unwrap_or(u32::MAX);
-        out.push_str(&format!("{len:08x} {}  {label}\n", if f.is_empty() { "(empty)".to_string() } else { hex(f) }));
+        out.push_str(&format!(
+            "{len:08x} {}  {label}\n",
+            if f.is_empty() {
+                "(empty)".to_string()
+            } else {
+                hex(f)
+            }
+        ));
         bytes.extend_from_slice(&len.to_be_bytes());
         bytes.extend_from_slice(f);
     }
-    assert_eq!(bytes, expected, "rendering of {domain} does not match the code");
+    assert_eq!(
+        bytes, expected,
+        "rendering of {domain} does not match the code"
+    );
     out
 }
 
@@ -80,7 +93,16 @@ fn vectors() -> Vec<(&'static str, String)> {
 
     let nonce: Vec<u8> = (0u8..32).collect();
     let time = 1_700_000_005i64.to_be_bytes();
-    let approval = approval_message(SERVER_ID, "alice", REQUEST_ID, &nonce, Decision::Approve, 42, &hash, 1_700_000_005);
+    let approval = approval_message(
+        SERVER_ID,
+        "alice",
+        REQUEST_ID,
+        &nonce,
+        Decision::Approve,
+        42,
+        &hash,
+        1_700_000_005,
+    );
     let approval_block = render(
         APPROVE_DOMAIN,
         &[
@@ -98,7 +120,14 @@ fn vectors() -> Vec<(&'static str, String)> {
 
     let body_hash = sha256(b"");
     let time = 1_700_000_001i64.to_be_bytes();
-    let auth = device_auth_message(SERVER_ID, DEVICE_ID, "GET", "/v1/device/requests?wait=25", 1_700_000_001, b"");
+    let auth = device_auth_message(
+        SERVER_ID,
+        DEVICE_ID,
+        "GET",
+        "/v1/device/requests?wait=25",
+        1_700_000_001,
+        b"",
+    );
     let auth_block = render(
         DEVICE_AUTH_DOMAIN,
         &[
@@ -149,5 +178,8 @@ fn protocol_doc_examples_match_the_code() {
             missing.push(name);
         }
     }
-    assert!(missing.is_empty(), "docs/protocol.md lacks or misstates the examples {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/protocol.md lacks or misstates the examples {missing:?}"
+    );
 }

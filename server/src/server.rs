@@ -162,10 +162,13 @@ fn ensure_dir(dir: &Path) -> Result<(), ServerError> {
 fn admin_token(dir: &Path) -> Result<String, ServerError> {
     let path = dir.join("admin.token");
     if path.exists() {
-        let token = fs::read_to_string(&path).map_err(|e| ServerError::io("read admin token", &path, e))?;
+        let token =
+            fs::read_to_string(&path).map_err(|e| ServerError::io("read admin token", &path, e))?;
         let token = token.trim().to_owned();
         if token.len() < 16 {
-            return Err(ServerError::invalid("admin.token is shorter than 16 characters"));
+            return Err(ServerError::invalid(
+                "admin.token is shorter than 16 characters",
+            ));
         }
         return Ok(token);
     }
@@ -197,37 +200,60 @@ struct Prepared {
     dummy_hash: String,
 }
 
-fn prepare(data_dir: PathBuf, name: String, hostnames: Vec<String>) -> Result<Prepared, ServerError> {
+fn prepare(
+    data_dir: PathBuf,
+    name: String,
+    hostnames: Vec<String>,
+) -> Result<Prepared, ServerError> {
     ensure_dir(&data_dir)?;
     let store = open_store(&data_dir)?;
     let tls = tls::load_or_create(&data_dir, &name, &hostnames)?;
     let admin_token = admin_token(&data_dir)?;
     let dummy_hash = hash_password(&random_token()?)?;
-    Ok(Prepared { store, tls, admin_token, dummy_hash })
+    Ok(Prepared {
+        store,
+        tls,
+        admin_token,
+        dummy_hash,
+    })
 }
 
 fn check_config(config: &ServerConfig) -> Result<(), ServerError> {
     let n = config.name.chars().count();
     if n == 0 || n > MAX_NAME_CHARS {
-        return Err(ServerError::invalid(format!("server name must be 1 to {MAX_NAME_CHARS} characters")));
+        return Err(ServerError::invalid(format!(
+            "server name must be 1 to {MAX_NAME_CHARS} characters"
+        )));
     }
     if !(1..=MAX_REQUEST_TTL_S).contains(&config.request_ttl_s) {
-        return Err(ServerError::invalid(format!("request_ttl_s must be 1 to {MAX_REQUEST_TTL_S}")));
+        return Err(ServerError::invalid(format!(
+            "request_ttl_s must be 1 to {MAX_REQUEST_TTL_S}"
+        )));
     }
     for u in &config.public_urls {
         if !u.starts_with("https://") || u.len() > 256 {
-            return Err(ServerError::invalid("public URLs must start with https:// (at most 256 characters)"));
+            return Err(ServerError::invalid(
+                "public URLs must start with https:// (at most 256 characters)",
+            ));
         }
     }
     let l = &config.limits;
-    let positive = [l.request_window_s, l.report_pause_s, l.password_failure_window_s, l.pairing_token_ttl_s, l.session_ttl_s];
+    let positive = [
+        l.request_window_s,
+        l.report_pause_s,
+        l.password_failure_window_s,
+        l.pairing_token_ttl_s,
+        l.session_ttl_s,
+    ];
     if positive.iter().any(|&v| v <= 0)
         || l.requests_per_window == 0
         || l.password_failures_per_user == 0
         || l.password_failures_per_ip == 0
         || l.max_devices_per_account == 0
     {
-        return Err(ServerError::invalid("rate limits and lifetimes must be positive"));
+        return Err(ServerError::invalid(
+            "rate limits and lifetimes must be positive",
+        ));
     }
     Ok(())
 }
@@ -236,7 +262,11 @@ fn check_config(config: &ServerConfig) -> Result<(), ServerError> {
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     check_config(&config)?;
     let logger = Logger::new(config.log_to_stderr);
-    let (data_dir, name, hostnames) = (config.data_dir.clone(), config.name.clone(), config.hostnames.clone());
+    let (data_dir, name, hostnames) = (
+        config.data_dir.clone(),
+        config.name.clone(),
+        config.hostnames.clone(),
+    );
     let prepared = tokio::task::spawn_blocking(move || prepare(data_dir, name, hostnames))
         .await
         .map_err(|_| ServerError::Internal("start-up task failed".into()))??;
@@ -244,18 +274,30 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .map_err(|e| ServerError::invalid(e.to_string()))?;
     let rustls_config = tls::server_config(&prepared.tls)?;
 
-    let listener =
-        std::net::TcpListener::bind(config.listen).map_err(|e| ServerError::io("bind", config.listen.to_string(), e))?;
-    listener.set_nonblocking(true).map_err(|e| ServerError::io("configure socket", config.listen.to_string(), e))?;
-    let addr = listener.local_addr().map_err(|e| ServerError::io("read bound address", config.listen.to_string(), e))?;
+    let listener = std::net::TcpListener::bind(config.listen)
+        .map_err(|e| ServerError::io("bind", config.listen.to_string(), e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| ServerError::io("configure socket", config.listen.to_string(), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServerError::io("read bound address", config.listen.to_string(), e))?;
     let public_urls = if config.public_urls.is_empty() {
         let mut shown = addr;
         if shown.ip().is_unspecified() {
-            shown.set_ip(if addr.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+            shown.set_ip(if addr.is_ipv4() {
+                [127, 0, 0, 1].into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
         }
         vec![format!("https://{shown}")]
     } else {
-        config.public_urls.iter().map(|u| u.trim_end_matches('/').to_owned()).collect()
+        config
+            .public_urls
+            .iter()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .collect()
     };
 
     let store: Arc<dyn Store> = Arc::new(prepared.store);
@@ -285,7 +327,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .map_err(|e| ServerError::io("listen", addr.to_string(), e))?
         .handle(handle.clone());
     let task = tokio::spawn(server.serve(app.into_make_service_with_connect_info::<SocketAddr>()));
-    shared.log(format_args!("listening on {addr} as server {}", shared.server_id));
+    shared.log(format_args!(
+        "listening on {addr} as server {}",
+        shared.server_id
+    ));
     Ok(RunningServer {
         shared,
         addr,

@@ -18,9 +18,14 @@ use base64::Engine;
 use common::*;
 use countersign_core::approve::protocol::{unb64, RequestState};
 use countersign_server::push::{ApnsSender, FcmSender, PushFuture};
-use countersign_server::{ApnsConfig, Clock, FcmConfig, ManualClock, PushError, PushSender, SignInMethod};
+use countersign_server::{
+    ApnsConfig, Clock, FcmConfig, ManualClock, PushError, PushSender, SignInMethod,
+};
 use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING};
+use ring::signature::{
+    EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED,
+    ECDSA_P256_SHA256_FIXED_SIGNING,
+};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -44,10 +49,11 @@ impl Receiver {
     /// A push service stand-in answering every request with `status` and `body`.
     async fn start(status: StatusCode, body: Value) -> Self {
         let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-            .unwrap()
-            .self_signed(&key)
-            .unwrap();
+        let cert =
+            rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+                .unwrap()
+                .self_signed(&key)
+                .unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut tls = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -62,7 +68,11 @@ impl Receiver {
         let (tx, rx) = mpsc::unbounded_channel();
         let app = Router::new()
             .fallback(
-                |State((tx, status, body)): State<(mpsc::UnboundedSender<Captured>, StatusCode, Value)>,
+                |State((tx, status, body)): State<(
+                    mpsc::UnboundedSender<Captured>,
+                    StatusCode,
+                    Value,
+                )>,
                  req: Request| async move {
                     let (parts, b) = req.into_parts();
                     let bytes = axum::body::to_bytes(b, 1 << 20).await.unwrap();
@@ -81,11 +91,19 @@ impl Receiver {
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let handle = axum_server::Handle::new();
-        let server = axum_server::from_tcp_rustls(listener, axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)))
-            .unwrap()
-            .handle(handle.clone());
+        let server = axum_server::from_tcp_rustls(
+            listener,
+            axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
+        )
+        .unwrap()
+        .handle(handle.clone());
         tokio::spawn(server.serve(app.into_make_service()));
-        Self { addr, cert_pem: cert.pem(), rx, handle }
+        Self {
+            addr,
+            cert_pem: cert.pem(),
+            rx,
+            handle,
+        }
     }
 
     fn url(&self) -> String {
@@ -93,7 +111,10 @@ impl Receiver {
     }
 
     async fn next(&mut self) -> Captured {
-        tokio::time::timeout(Duration::from_secs(10), self.rx.recv()).await.expect("no push arrived").unwrap()
+        tokio::time::timeout(Duration::from_secs(10), self.rx.recv())
+            .await
+            .expect("no push arrived")
+            .unwrap()
     }
 }
 
@@ -113,8 +134,18 @@ fn p8_key() -> (String, Vec<u8>) {
         .as_ref()
         .to_vec();
     let b64 = base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref());
-    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
-    (format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n")), public)
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    (
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        ),
+        public,
+    )
 }
 
 fn apns_config(receiver: &Receiver, key_pem: String) -> ApnsConfig {
@@ -130,7 +161,9 @@ fn apns_config(receiver: &Receiver, key_pem: String) -> ApnsConfig {
 
 /// Decodes and verifies an APNs bearer JWT; returns (header, claims).
 fn check_jwt(authorization: &str, public_key: &[u8]) -> (Value, Value) {
-    let jwt = authorization.strip_prefix("bearer ").expect("bearer scheme");
+    let jwt = authorization
+        .strip_prefix("bearer ")
+        .expect("bearer scheme");
     let parts: Vec<&str> = jwt.split('.').collect();
     assert_eq!(parts.len(), 3);
     let header: Value = serde_json::from_slice(&unb64(parts[0]).unwrap()).unwrap();
@@ -173,25 +206,47 @@ async fn apns_sender_speaks_http2_with_an_es256_jwt() {
     // The provider token is reused for a while, then renewed.
     clock.advance(60);
     sender.wake(token, rid).await.unwrap();
-    assert_eq!(receiver.next().await.headers["authorization"].to_str().unwrap(), auth);
+    assert_eq!(
+        receiver.next().await.headers["authorization"]
+            .to_str()
+            .unwrap(),
+        auth
+    );
     clock.advance(50 * 60);
     sender.wake(token, rid).await.unwrap();
-    let renewed = receiver.next().await.headers["authorization"].to_str().unwrap().to_string();
+    let renewed = receiver.next().await.headers["authorization"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert_ne!(renewed, auth);
     assert_eq!(check_jwt(&renewed, &public).1["iat"], clock.now());
 
     // A token that would change the URL path is refused before sending.
-    assert!(matches!(sender.wake("../x", rid).await, Err(PushError::Config(_))));
+    assert!(matches!(
+        sender.wake("../x", rid).await,
+        Err(PushError::Config(_))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apns_rejections_are_reported_without_the_token() {
-    let receiver = Receiver::start(StatusCode::BAD_REQUEST, json!({"reason": "BadDeviceToken"})).await;
+    let receiver =
+        Receiver::start(StatusCode::BAD_REQUEST, json!({"reason": "BadDeviceToken"})).await;
     let (key_pem, _) = p8_key();
-    let sender = ApnsSender::new(apns_config(&receiver, key_pem), None, Arc::new(ManualClock::new(1))).unwrap();
-    let err = sender.wake("deadbeef", "0123456789abcdef0123456789abcdef").await.unwrap_err();
+    let sender = ApnsSender::new(
+        apns_config(&receiver, key_pem),
+        None,
+        Arc::new(ManualClock::new(1)),
+    )
+    .unwrap();
+    let err = sender
+        .wake("deadbeef", "0123456789abcdef0123456789abcdef")
+        .await
+        .unwrap_err();
     match &err {
-        PushError::Rejected { status, reason } => assert_eq!((*status, reason.as_str()), (400, "BadDeviceToken")),
+        PushError::Rejected { status, reason } => {
+            assert_eq!((*status, reason.as_str()), (400, "BadDeviceToken"))
+        }
         other => panic!("{other:?}"),
     }
     assert!(!err.to_string().contains("deadbeef"));
@@ -199,16 +254,25 @@ async fn apns_rejections_are_reported_without_the_token() {
     let mut config = apns_config(&receiver, p8_key().0);
     config.endpoint = "https://127.0.0.1:1".into();
     let sender = ApnsSender::new(config, None, Arc::new(ManualClock::new(1))).unwrap();
-    let err = sender.wake("deadbeef", "0123456789abcdef0123456789abcdef").await.unwrap_err();
+    let err = sender
+        .wake("deadbeef", "0123456789abcdef0123456789abcdef")
+        .await
+        .unwrap_err();
     assert!(matches!(err, PushError::Transport(_)), "{err:?}");
     assert!(!err.to_string().contains("deadbeef"), "{err}");
     // Bad keys are configuration errors.
-    assert!(ApnsSender::new(apns_config(&receiver, "not a key".into()), None, Arc::new(ManualClock::new(1))).is_err());
+    assert!(ApnsSender::new(
+        apns_config(&receiver, "not a key".into()),
+        None,
+        Arc::new(ManualClock::new(1))
+    )
+    .is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fcm_sender_posts_a_data_message() {
-    let mut receiver = Receiver::start(StatusCode::OK, json!({"name": "projects/demo/messages/1"})).await;
+    let mut receiver =
+        Receiver::start(StatusCode::OK, json!({"name": "projects/demo/messages/1"})).await;
     let sender = FcmSender::new(
         FcmConfig {
             endpoint: receiver.url(),
@@ -225,8 +289,14 @@ async fn fcm_sender_posts_a_data_message() {
     assert_eq!(got.method, "POST");
     assert_eq!(got.path, "/v1/projects/demo-project/messages:send");
     assert_eq!(got.version, Version::HTTP_2);
-    assert_eq!(got.headers["authorization"], "Bearer ya29.test-access-token");
-    assert!(got.headers["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert_eq!(
+        got.headers["authorization"],
+        "Bearer ya29.test-access-token"
+    );
+    assert!(got.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
     let body: Value = serde_json::from_slice(&got.body).unwrap();
     assert_eq!(
         body,
@@ -268,7 +338,10 @@ async fn sign_in_wakes_paired_phones_through_apns_and_fcm() {
     let rid = started.request_id.unwrap();
     let a = apns.next().await;
     assert_eq!(a.path, "/3/device/abcdef0123456789");
-    assert_eq!(serde_json::from_slice::<Value>(&a.body).unwrap()["rid"], rid.as_str());
+    assert_eq!(
+        serde_json::from_slice::<Value>(&a.body).unwrap()["rid"],
+        rid.as_str()
+    );
     check_jwt(a.headers["authorization"].to_str().unwrap(), &public);
     let f = fcm.next().await;
     let body: Value = serde_json::from_slice(&f.body).unwrap();
@@ -284,7 +357,11 @@ async fn sign_in_wakes_paired_phones_through_apns_and_fcm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_push_does_not_fail_the_sign_in() {
-    let receiver = Receiver::start(StatusCode::INTERNAL_SERVER_ERROR, json!({"reason": "InternalServerError"})).await;
+    let receiver = Receiver::start(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        json!({"reason": "InternalServerError"}),
+    )
+    .await;
     let mut cfg = apns_config(&receiver, p8_key().0);
     cfg.endpoint = "https://127.0.0.1:1".into();
     let ts = TestServer::start_with(move |c| c.push.apns = Some(cfg)).await;
@@ -296,7 +373,10 @@ async fn failing_push_does_not_fail_the_sign_in() {
     let iphone = iphone.pair_with_token(&ts, &invite.token).await.unwrap();
     let started = ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
     assert_eq!(started.state, RequestState::Pending);
-    assert_eq!(iphone.the_request(&ts).await.request_id, started.request_id.unwrap());
+    assert_eq!(
+        iphone.the_request(&ts).await.request_id,
+        started.request_id.unwrap()
+    );
 }
 
 #[derive(Default)]
@@ -304,7 +384,10 @@ struct Recorder(Mutex<Vec<(String, String)>>);
 
 impl PushSender for Recorder {
     fn wake<'a>(&'a self, push_token: &'a str, request_id: &'a str) -> PushFuture<'a> {
-        self.0.lock().unwrap().push((push_token.to_string(), request_id.to_string()));
+        self.0
+            .lock()
+            .unwrap()
+            .push((push_token.to_string(), request_id.to_string()));
         Box::pin(async { Ok(()) })
     }
 }
@@ -327,6 +410,9 @@ async fn a_custom_sender_gets_every_wake_up() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(*recorder.0.lock().unwrap(), vec![("tok-1".to_string(), started.request_id.clone().unwrap())]);
+    assert_eq!(
+        *recorder.0.lock().unwrap(),
+        vec![("tok-1".to_string(), started.request_id.clone().unwrap())]
+    );
     drop(phone);
 }

@@ -31,23 +31,42 @@ async fn approve_gives_the_login_side_a_session() {
     assert_eq!(req.context.user_agent, "TestBrowser/1.0");
     assert_eq!(req.context.location, "");
     assert_eq!(req.context.expires_at, req.context.created_at + 60);
-    assert_eq!(countersign_core::approve::protocol::unb64(&req.nonce).unwrap().len(), 32);
+    assert_eq!(
+        countersign_core::approve::protocol::unb64(&req.nonce)
+            .unwrap()
+            .len(),
+        32
+    );
     // Every fetch shows the same choices.
     assert_eq!(phone.the_request(&ts).await, req);
 
-    assert_eq!(ts.signin_status(&started, 0).await.unwrap().state, RequestState::Pending);
-    let answer = phone.answer(&ts, &req, Decision::Approve, number).await.unwrap();
+    assert_eq!(
+        ts.signin_status(&started, 0).await.unwrap().state,
+        RequestState::Pending
+    );
+    let answer = phone
+        .answer(&ts, &req, Decision::Approve, number)
+        .await
+        .unwrap();
     assert_eq!(answer.state, RequestState::Approved);
     assert!(phone.pending(&ts, 0).await.unwrap().requests.is_empty());
 
     let status = ts.signin_status(&started, 0).await.unwrap();
     assert_eq!(status.state, RequestState::Approved);
-    let session = status.session_token.expect("session token on first approved poll");
+    let session = status
+        .session_token
+        .expect("session token on first approved poll");
     assert_eq!(ts.session_account(&session).await.unwrap(), "alice");
     // Given once only.
     let again = ts.signin_status(&started, 0).await.unwrap();
-    assert_eq!((again.state, again.session_token), (RequestState::Approved, None));
-    assert_eq!(ts.session_account("not-a-session").await, Err(StatusCode::UNAUTHORIZED));
+    assert_eq!(
+        (again.state, again.session_token),
+        (RequestState::Approved, None)
+    );
+    assert_eq!(
+        ts.session_account("not-a-session").await,
+        Err(StatusCode::UNAUTHORIZED)
+    );
     // The poll token is required.
     let mut wrong = started.clone();
     wrong.poll_token = Some("guess".into());
@@ -61,18 +80,54 @@ async fn deny_and_wrong_number_are_denials() {
 
     let started = ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
     let req = phone.the_request(&ts).await;
-    assert_eq!(phone.answer(&ts, &req, Decision::Deny, 0).await.unwrap().state, RequestState::Denied);
+    assert_eq!(
+        phone
+            .answer(&ts, &req, Decision::Deny, 0)
+            .await
+            .unwrap()
+            .state,
+        RequestState::Denied
+    );
     let status = ts.signin_status(&started, 0).await.unwrap();
-    assert_eq!((status.state, status.session_token), (RequestState::Denied, None));
+    assert_eq!(
+        (status.state, status.session_token),
+        (RequestState::Denied, None)
+    );
 
     let started = ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
     let req = phone.the_request(&ts).await;
-    let wrong = *req.choices.iter().find(|&&n| Some(n) != started.number).unwrap();
-    assert_eq!(phone.answer(&ts, &req, Decision::Approve, wrong).await.unwrap().state, RequestState::Denied);
-    assert_eq!(ts.signin_status(&started, 0).await.unwrap().state, RequestState::Denied);
+    let wrong = *req
+        .choices
+        .iter()
+        .find(|&&n| Some(n) != started.number)
+        .unwrap();
+    assert_eq!(
+        phone
+            .answer(&ts, &req, Decision::Approve, wrong)
+            .await
+            .unwrap()
+            .state,
+        RequestState::Denied
+    );
+    assert_eq!(
+        ts.signin_status(&started, 0).await.unwrap().state,
+        RequestState::Denied
+    );
     // Terminal: the right number afterwards changes nothing.
-    assert_err(phone.answer(&ts, &req, Decision::Approve, started.number.unwrap()).await, 409, "already_answered");
-    assert!(ts.server.events().await.unwrap().iter().any(|e| e.kind == "wrong_number"));
+    assert_err(
+        phone
+            .answer(&ts, &req, Decision::Approve, started.number.unwrap())
+            .await,
+        409,
+        "already_answered",
+    );
+    assert!(ts
+        .server
+        .events()
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.kind == "wrong_number"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,20 +136,47 @@ async fn report_pauses_the_account_and_is_recorded() {
     let phone = ts.user_with_device("alice").await;
     let started = ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
     let req = phone.the_request(&ts).await;
-    assert_eq!(phone.answer(&ts, &req, Decision::Report, 0).await.unwrap().state, RequestState::Reported);
-    assert_eq!(ts.signin_status(&started, 0).await.unwrap().state, RequestState::Reported);
+    assert_eq!(
+        phone
+            .answer(&ts, &req, Decision::Report, 0)
+            .await
+            .unwrap()
+            .state,
+        RequestState::Reported
+    );
+    assert_eq!(
+        ts.signin_status(&started, 0).await.unwrap().state,
+        RequestState::Reported
+    );
 
     let events = ts.server.events().await.unwrap();
-    let report = events.iter().find(|e| e.kind == "reported").expect("report event");
+    let report = events
+        .iter()
+        .find(|e| e.kind == "reported")
+        .expect("report event");
     assert_eq!(report.account.as_deref(), Some("alice"));
     assert_eq!(report.request_id.as_ref(), started.request_id.as_ref());
     assert_eq!(report.device_id.as_deref(), Some(phone.id.as_str()));
-    let (_, admin_events) = ts.admin(reqwest::Method::GET, "/v1/admin/events", None).await;
-    assert!(admin_events["events"].as_array().unwrap().iter().any(|e| e["kind"] == "reported"));
+    let (_, admin_events) = ts
+        .admin(reqwest::Method::GET, "/v1/admin/events", None)
+        .await;
+    assert!(admin_events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "reported"));
 
-    assert_err(ts.start_signin("alice", Some(PASSWORD)).await, 429, "paused");
+    assert_err(
+        ts.start_signin("alice", Some(PASSWORD)).await,
+        429,
+        "paused",
+    );
     ts.clock.advance(899);
-    assert_err(ts.start_signin("alice", Some(PASSWORD)).await, 429, "paused");
+    assert_err(
+        ts.start_signin("alice", Some(PASSWORD)).await,
+        429,
+        "paused",
+    );
     ts.clock.advance(2);
     ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
 }
@@ -107,9 +189,18 @@ async fn requests_expire_on_the_injected_clock() {
     assert_eq!(started.expires_at, Some(ts.now() + 30));
     let req = phone.the_request(&ts).await;
     ts.clock.advance(30);
-    assert_eq!(ts.signin_status(&started, 0).await.unwrap().state, RequestState::Expired);
+    assert_eq!(
+        ts.signin_status(&started, 0).await.unwrap().state,
+        RequestState::Expired
+    );
     assert!(phone.pending(&ts, 0).await.unwrap().requests.is_empty());
-    assert_err(phone.answer(&ts, &req, Decision::Approve, started.number.unwrap()).await, 410, "expired");
+    assert_err(
+        phone
+            .answer(&ts, &req, Decision::Approve, started.number.unwrap())
+            .await,
+        410,
+        "expired",
+    );
     // An expired request no longer blocks a new one.
     ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
 }
@@ -131,8 +222,14 @@ async fn long_poll_wakes_the_device_and_the_login_side() {
     let started = ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
     let (list, took) = waiting.await.unwrap();
     assert_eq!(list.requests.len(), 1);
-    assert_eq!(list.requests[0].request_id, started.request_id.clone().unwrap());
-    assert!(took < Duration::from_secs(10), "long-poll was not woken: {took:?}");
+    assert_eq!(
+        list.requests[0].request_id,
+        started.request_id.clone().unwrap()
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "long-poll was not woken: {took:?}"
+    );
 
     let login = {
         let (ts, started) = (ts.clone(), started.clone());
@@ -142,11 +239,22 @@ async fn long_poll_wakes_the_device_and_the_login_side() {
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    phone.answer(&ts, &list.requests[0], Decision::Approve, started.number.unwrap()).await.unwrap();
+    phone
+        .answer(
+            &ts,
+            &list.requests[0],
+            Decision::Approve,
+            started.number.unwrap(),
+        )
+        .await
+        .unwrap();
     let (status, took) = login.await.unwrap();
     assert_eq!(status.state, RequestState::Approved);
     assert!(status.session_token.is_some());
-    assert!(took < Duration::from_secs(10), "login poll was not woken: {took:?}");
+    assert!(
+        took < Duration::from_secs(10),
+        "login poll was not woken: {took:?}"
+    );
 
     // With nothing to report a long-poll times out with an empty list.
     let t = Instant::now();
@@ -165,40 +273,85 @@ async fn answers_are_bound_to_device_account_and_context() {
 
     // Bob's phone, correctly signed by its own key, is for another account.
     let mut body = bobs_phone.answer_body(&ts, &req, &req.context, Decision::Approve, number);
-    assert_err(Device::send_answer(&ts, &req.request_id, &body).await, 403, "wrong_account");
+    assert_err(
+        Device::send_answer(&ts, &req.request_id, &body).await,
+        403,
+        "wrong_account",
+    );
     // Alice's device id, signed by another key.
     let mut impostor = Device::new();
     impostor.id = phone.id.clone();
     body = impostor.answer_body(&ts, &req, &req.context, Decision::Approve, number);
-    assert_err(Device::send_answer(&ts, &req.request_id, &body).await, 403, "bad_signature");
+    assert_err(
+        Device::send_answer(&ts, &req.request_id, &body).await,
+        403,
+        "bad_signature",
+    );
     // The phone was shown a tampered context (e.g. a proxy rewrote the IP).
     let mut shown = req.context.clone();
     shown.client_ip = "203.0.113.7".into();
     body = phone.answer_body(&ts, &req, &shown, Decision::Approve, number);
-    assert_err(Device::send_answer(&ts, &req.request_id, &body).await, 403, "bad_signature");
+    assert_err(
+        Device::send_answer(&ts, &req.request_id, &body).await,
+        403,
+        "bad_signature",
+    );
     // A signature for "deny" replayed as "approve".
     let mut deny = phone.answer_body(&ts, &req, &req.context, Decision::Deny, number);
     deny.decision = Decision::Approve;
-    assert_err(Device::send_answer(&ts, &req.request_id, &deny).await, 403, "bad_signature");
+    assert_err(
+        Device::send_answer(&ts, &req.request_id, &deny).await,
+        403,
+        "bad_signature",
+    );
     // A signature for another number.
     let mut other = phone.answer_body(&ts, &req, &req.context, Decision::Approve, number);
     other.picked_number = number.wrapping_add(1);
-    assert_err(Device::send_answer(&ts, &req.request_id, &other).await, 403, "bad_signature");
+    assert_err(
+        Device::send_answer(&ts, &req.request_id, &other).await,
+        403,
+        "bad_signature",
+    );
     // Signed too long ago.
     let old = phone.answer_body(&ts, &req, &req.context, Decision::Approve, number);
     ts.clock.advance(301);
-    assert_err(Device::send_answer(&ts, &req.request_id, &old).await, 401, "clock_skew");
+    assert_err(
+        Device::send_answer(&ts, &req.request_id, &old).await,
+        401,
+        "clock_skew",
+    );
     ts.clock.advance(-301);
     // Unknown request and device.
-    assert_err(Device::send_answer(&ts, "0123456789abcdef0123456789abcdef", &old).await, 404, "not_found");
+    assert_err(
+        Device::send_answer(&ts, "0123456789abcdef0123456789abcdef", &old).await,
+        404,
+        "not_found",
+    );
     let mut unknown = old.clone();
     unknown.device_id = "fedcba9876543210fedcba9876543210".into();
-    assert_err(Device::send_answer(&ts, &req.request_id, &unknown).await, 401, "unauthorized");
+    assert_err(
+        Device::send_answer(&ts, &req.request_id, &unknown).await,
+        401,
+        "unauthorized",
+    );
     // None of that changed the request; the real answer works once.
-    assert_eq!(ts.signin_status(&started, 0).await.unwrap().state, RequestState::Pending);
+    assert_eq!(
+        ts.signin_status(&started, 0).await.unwrap().state,
+        RequestState::Pending
+    );
     let good = phone.answer_body(&ts, &req, &req.context, Decision::Approve, number);
-    assert_eq!(Device::send_answer(&ts, &req.request_id, &good).await.unwrap().state, RequestState::Approved);
-    assert_err(Device::send_answer(&ts, &req.request_id, &good).await, 409, "already_answered");
+    assert_eq!(
+        Device::send_answer(&ts, &req.request_id, &good)
+            .await
+            .unwrap()
+            .state,
+        RequestState::Approved
+    );
+    assert_err(
+        Device::send_answer(&ts, &req.request_id, &good).await,
+        409,
+        "already_answered",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,12 +360,24 @@ async fn hundred_parallel_identical_approvals_succeed_once() {
     let phone = ts.user_with_device("alice").await;
     let started = ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
     let req = phone.the_request(&ts).await;
-    let body = std::sync::Arc::new(phone.answer_body(&ts, &req, &req.context, Decision::Approve, started.number.unwrap()));
+    let body = std::sync::Arc::new(phone.answer_body(
+        &ts,
+        &req,
+        &req.context,
+        Decision::Approve,
+        started.number.unwrap(),
+    ));
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let (ts, body, id) = (ts.clone(), body.clone(), req.request_id.clone());
             tokio::spawn(async move {
-                let resp = ts.http.post(ts.url(&format!("/v1/requests/{id}/answer"))).json(&*body).send().await.unwrap();
+                let resp = ts
+                    .http
+                    .post(ts.url(&format!("/v1/requests/{id}/answer")))
+                    .json(&*body)
+                    .send()
+                    .await
+                    .unwrap();
                 let (status, v) = json_of(resp).await;
                 (status, v["error"].as_str().map(String::from))
             })
@@ -240,12 +405,22 @@ async fn push_bombing_limits() {
     .await;
     let phone = ts.user_with_device("alice").await;
     let first = ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
-    assert_err(ts.start_signin("alice", Some(PASSWORD)).await, 409, "pending_exists");
-    phone.answer(&ts, &phone.the_request(&ts).await, Decision::Deny, 0).await.unwrap();
+    assert_err(
+        ts.start_signin("alice", Some(PASSWORD)).await,
+        409,
+        "pending_exists",
+    );
+    phone
+        .answer(&ts, &phone.the_request(&ts).await, Decision::Deny, 0)
+        .await
+        .unwrap();
     let _ = first;
     for _ in 0..2 {
         ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
-        phone.answer(&ts, &phone.the_request(&ts).await, Decision::Deny, 0).await.unwrap();
+        phone
+            .answer(&ts, &phone.the_request(&ts).await, Decision::Deny, 0)
+            .await
+            .unwrap();
     }
     // Fourth in the window.
     let resp = ts
@@ -255,7 +430,11 @@ async fn push_bombing_limits() {
         .send()
         .await
         .unwrap();
-    let retry_after: i64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: i64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=600).contains(&retry_after));
     assert_err(typed::<serde_json::Value>(resp).await, 429, "rate_limited");
     ts.clock.advance(601);
@@ -268,17 +447,43 @@ async fn sign_in_methods() {
     // Password only: no phone, approved at once.
     ts.user("pat", SignInMethod::Password).await;
     let s = ts.start_signin("pat", Some(PASSWORD)).await.unwrap();
-    assert_eq!((s.state, s.request_id.as_ref()), (RequestState::Approved, None));
-    assert_eq!(ts.session_account(&s.session_token.unwrap()).await.unwrap(), "pat");
-    assert_err(ts.start_signin("pat", Some("wrong password")).await, 401, "invalid_credentials");
-    assert_err(ts.start_signin("pat", None).await, 401, "invalid_credentials");
+    assert_eq!(
+        (s.state, s.request_id.as_ref()),
+        (RequestState::Approved, None)
+    );
+    assert_eq!(
+        ts.session_account(&s.session_token.unwrap()).await.unwrap(),
+        "pat"
+    );
+    assert_err(
+        ts.start_signin("pat", Some("wrong password")).await,
+        401,
+        "invalid_credentials",
+    );
+    assert_err(
+        ts.start_signin("pat", None).await,
+        401,
+        "invalid_credentials",
+    );
 
     // Password then approve: the password is required.
     let phone = ts.user_with_device("alice").await;
-    let wrong = assert_err(ts.start_signin("alice", Some("wrong password")).await, 401, "invalid_credentials");
-    let unknown = assert_err(ts.start_signin("nobody", Some(PASSWORD)).await, 401, "invalid_credentials");
+    let wrong = assert_err(
+        ts.start_signin("alice", Some("wrong password")).await,
+        401,
+        "invalid_credentials",
+    );
+    let unknown = assert_err(
+        ts.start_signin("nobody", Some(PASSWORD)).await,
+        401,
+        "invalid_credentials",
+    );
     assert_eq!(wrong.message, unknown.message);
-    assert_err(ts.start_signin("alice", None).await, 401, "invalid_credentials");
+    assert_err(
+        ts.start_signin("alice", None).await,
+        401,
+        "invalid_credentials",
+    );
     assert!(phone.pending(&ts, 0).await.unwrap().requests.is_empty());
 
     // Approve only (passwordless).
@@ -288,8 +493,16 @@ async fn sign_in_methods() {
     let s = ts.start_signin("ana", None).await.unwrap();
     assert_eq!(s.state, RequestState::Pending);
     let req = anas_phone.the_request(&ts).await;
-    anas_phone.answer(&ts, &req, Decision::Approve, s.number.unwrap()).await.unwrap();
-    let token = ts.signin_status(&s, 0).await.unwrap().session_token.unwrap();
+    anas_phone
+        .answer(&ts, &req, Decision::Approve, s.number.unwrap())
+        .await
+        .unwrap();
+    let token = ts
+        .signin_status(&s, 0)
+        .await
+        .unwrap()
+        .session_token
+        .unwrap();
     assert_eq!(ts.session_account(&token).await.unwrap(), "ana");
 }
 

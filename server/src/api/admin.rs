@@ -40,10 +40,20 @@ pub(crate) async fn create_user(
     State(shared): State<Arc<Shared>>,
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<(StatusCode, Json<UserCreated>), ApiError> {
-    accounts::create_user(&shared, &body.username, body.password.as_deref(), body.method).await?;
+    accounts::create_user(
+        &shared,
+        &body.username,
+        body.password.as_deref(),
+        body.method,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
-        Json(UserCreated { username: body.username, method: body.method, server_time: shared.now() }),
+        Json(UserCreated {
+            username: body.username,
+            method: body.method,
+            server_time: shared.now(),
+        }),
     ))
 }
 
@@ -62,7 +72,11 @@ pub(crate) async fn pairing_invite(
     ApiPath(username): ApiPath,
 ) -> Result<Json<InviteBody>, ApiError> {
     let (uri, expires_at) = accounts::pairing_invite(&shared, &username).await?;
-    Ok(Json(InviteBody { uri, expires_at, server_time: shared.now() }))
+    Ok(Json(InviteBody {
+        uri,
+        expires_at,
+        server_time: shared.now(),
+    }))
 }
 
 /// One device in `GET /v1/admin/users/{username}/devices`.
@@ -107,7 +121,10 @@ pub(crate) async fn devices(
             revoked_at: d.revoked_at,
         })
         .collect();
-    Ok(Json(DeviceList { devices, server_time: shared.now() }))
+    Ok(Json(DeviceList {
+        devices,
+        server_time: shared.now(),
+    }))
 }
 
 /// `DELETE /v1/admin/devices/{id}` answer.
@@ -123,11 +140,19 @@ pub(crate) async fn revoke(
     State(shared): State<Arc<Shared>>,
     ApiPath(id): ApiPath,
 ) -> Result<Json<Revoked>, ApiError> {
-    if !is_id(&id) || !shared.store.revoke_device(id.clone(), shared.now(), "device_revoked").await? {
+    if !is_id(&id)
+        || !shared
+            .store
+            .revoke_device(id.clone(), shared.now(), "device_revoked")
+            .await?
+    {
         return Err(ApiError::not_found("no such device"));
     }
     shared.log(format_args!("device {id} revoked by admin"));
-    Ok(Json(Revoked { device_id: id, server_time: shared.now() }))
+    Ok(Json(Revoked {
+        device_id: id,
+        server_time: shared.now(),
+    }))
 }
 
 /// `?limit=N` (default 100, at most 1000).
@@ -151,5 +176,8 @@ pub(crate) async fn events(
 ) -> Result<Json<EventList>, ApiError> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let events = accounts::events(&shared, limit).await?;
-    Ok(Json(EventList { events, server_time: shared.now() }))
+    Ok(Json(EventList {
+        events,
+        server_time: shared.now(),
+    }))
 }

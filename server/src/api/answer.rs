@@ -54,7 +54,11 @@ pub(crate) async fn answer(
         return Err(ApiError::revoked());
     }
     if device.account != request.account {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_account", "this device is not paired with that account"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_account",
+            "this device is not paired with that account",
+        ));
     }
     let signature = validate::signature("signature", &req.signature)?;
     let message = approval_message(
@@ -124,13 +128,27 @@ pub(crate) async fn answer(
         AnswerOutcome::Updated => {
             shared.hub.notify_request(&request.id);
             shared.hub.notify_account(&request.account);
-            shared.log(format_args!("request {} {} by device {}", request.id, new_state.as_str(), device.id));
-            Ok(Json(AnswerResponse { state: new_state, server_time: shared.now() }))
+            shared.log(format_args!(
+                "request {} {} by device {}",
+                request.id,
+                new_state.as_str(),
+                device.id
+            ));
+            Ok(Json(AnswerResponse {
+                state: new_state,
+                server_time: shared.now(),
+            }))
         }
-        AnswerOutcome::AlreadyAnswered => {
-            Err(ApiError::new(StatusCode::CONFLICT, "already_answered", "this request was already answered"))
-        }
-        AnswerOutcome::Expired => Err(ApiError::new(StatusCode::GONE, "expired", "this request has expired")),
+        AnswerOutcome::AlreadyAnswered => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_answered",
+            "this request was already answered",
+        )),
+        AnswerOutcome::Expired => Err(ApiError::new(
+            StatusCode::GONE,
+            "expired",
+            "this request has expired",
+        )),
         AnswerOutcome::NotFound => Err(ApiError::not_found("no such request")),
     }
 }

@@ -47,8 +47,13 @@ pub(crate) async fn requests(
     let notify = shared.hub.account(&account);
     loop {
         let notified = enabled(&notify);
-        let pending = shared.store.pending_requests(account.clone(), shared.now()).await?;
-        let done = !pending.is_empty() || tokio::time::Instant::now() >= until || *shared.shutdown.borrow();
+        let pending = shared
+            .store
+            .pending_requests(account.clone(), shared.now())
+            .await?;
+        let done = !pending.is_empty()
+            || tokio::time::Instant::now() >= until
+            || *shared.shutdown.borrow();
         if done {
             return Ok(Json(PendingList {
                 requests: pending.into_iter().map(to_pending).collect(),
@@ -61,16 +66,29 @@ pub(crate) async fn requests(
 }
 
 /// `PUT /v1/device/push-token`: sets (or, with `""`, clears) the push token.
-pub(crate) async fn push_token(State(shared): State<Arc<Shared>>, call: DeviceCall) -> Result<Json<Ack>, ApiError> {
+pub(crate) async fn push_token(
+    State(shared): State<Arc<Shared>>,
+    call: DeviceCall,
+) -> Result<Json<Ack>, ApiError> {
     let update: PushTokenUpdate = parse_json(&call.body)?;
     let token = validate::push_token(&update.push_token)?;
     shared.store.set_push_token(call.device.id, token).await?;
-    Ok(Json(Ack { server_time: shared.now() }))
+    Ok(Json(Ack {
+        server_time: shared.now(),
+    }))
 }
 
 /// `DELETE /v1/device`: the app unpairs itself (the device is revoked).
-pub(crate) async fn unpair(State(shared): State<Arc<Shared>>, call: DeviceCall) -> Result<Json<Ack>, ApiError> {
-    shared.store.revoke_device(call.device.id.clone(), shared.now(), "device_unpaired").await?;
+pub(crate) async fn unpair(
+    State(shared): State<Arc<Shared>>,
+    call: DeviceCall,
+) -> Result<Json<Ack>, ApiError> {
+    shared
+        .store
+        .revoke_device(call.device.id.clone(), shared.now(), "device_unpaired")
+        .await?;
     shared.log(format_args!("device {} unpaired itself", call.device.id));
-    Ok(Json(Ack { server_time: shared.now() }))
+    Ok(Json(Ack {
+        server_time: shared.now(),
+    }))
 }

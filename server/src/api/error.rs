@@ -42,7 +42,13 @@ struct ErrorInfo {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after_s: None, cause: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after_s: None,
+            cause: None,
+        }
     }
 
     /// Malformed input (400 `bad_request`).
@@ -71,12 +77,20 @@ impl ApiError {
 
     /// 410 `pairing_revoked`.
     pub fn revoked() -> Self {
-        Self::new(StatusCode::GONE, "pairing_revoked", "this device's pairing was revoked")
+        Self::new(
+            StatusCode::GONE,
+            "pairing_revoked",
+            "this device's pairing was revoked",
+        )
     }
 
     /// 500 `internal`; `cause` is logged, not shown.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        let mut e = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error");
+        let mut e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        );
         e.cause = Some(cause.to_string());
         e
     }
@@ -98,10 +112,16 @@ impl From<ServerError> for ApiError {
     fn from(e: ServerError) -> Self {
         match e {
             ServerError::InvalidInput { reason } => Self::bad_request(reason),
-            ServerError::WeakPassword { reason } => {
-                Self::new(StatusCode::BAD_REQUEST, "weak_password", format!("password too weak: {reason}"))
-            }
-            ServerError::UserExists => Self::new(StatusCode::CONFLICT, "user_exists", "a user with that name exists"),
+            ServerError::WeakPassword { reason } => Self::new(
+                StatusCode::BAD_REQUEST,
+                "weak_password",
+                format!("password too weak: {reason}"),
+            ),
+            ServerError::UserExists => Self::new(
+                StatusCode::CONFLICT,
+                "user_exists",
+                "a user with that name exists",
+            ),
             ServerError::UnknownUser => Self::not_found("no such user"),
             other => Self::internal(other),
         }
@@ -116,7 +136,11 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
-        response.extensions_mut().insert(ErrorInfo { code: self.code, message: self.message, cause: self.cause });
+        response.extensions_mut().insert(ErrorInfo {
+            code: self.code,
+            message: self.message,
+            cause: self.cause,
+        });
         response
     }
 }
@@ -137,7 +161,9 @@ fn code_for(status: StatusCode) -> &'static str {
 /// Middleware run on every response: renders errors as `ErrorBody` with
 /// `server_time`, and marks every answer `Cache-Control: no-store`.
 pub(crate) async fn finish(State(shared): State<Arc<Shared>>, mut response: Response) -> Response {
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let status = response.status();
     let info = response.extensions_mut().remove::<ErrorInfo>();
     let is_json = response
@@ -156,13 +182,22 @@ pub(crate) async fn finish(State(shared): State<Arc<Shared>>, mut response: Resp
     if status.is_server_error() {
         shared.log(format_args!(
             "internal error: {}",
-            info.cause.as_deref().unwrap_or(status.canonical_reason().unwrap_or("unknown"))
+            info.cause
+                .as_deref()
+                .unwrap_or(status.canonical_reason().unwrap_or("unknown"))
         ));
     }
-    let body = ErrorBody { error: info.code.to_string(), message: info.message, server_time: shared.now() };
+    let body = ErrorBody {
+        error: info.code.to_string(),
+        message: info.message,
+        server_time: shared.now(),
+    };
     let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
     let (mut parts, _old) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     Response::from_parts(parts, Body::from(json))
 }

@@ -20,7 +20,8 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Req
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use countersign_core::approve::protocol::{
-    device_auth_message, unb64, verify_p256, HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIME, MAX_CLOCK_SKEW_S,
+    device_auth_message, unb64, verify_p256, HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIME,
+    MAX_CLOCK_SKEW_S,
 };
 use serde::de::DeserializeOwned;
 
@@ -52,7 +53,11 @@ pub(crate) fn redact(message: &str) -> String {
 
 fn bytes_rejection(e: BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is larger than 64 KiB")
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "request body is larger than 64 KiB",
+        )
     } else {
         ApiError::bad_request("could not read the request body")
     }
@@ -60,7 +65,9 @@ fn bytes_rejection(e: BytesRejection) -> ApiError {
 
 /// Parses a JSON body.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {}", redact(&e.to_string()))))
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!("invalid JSON body: {}", redact(&e.to_string())))
+    })
 }
 
 /// A JSON body.
@@ -70,7 +77,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(bytes_rejection)?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(bytes_rejection)?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -84,7 +93,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Query::<T>::try_from_uri(&parts.uri)
             .map(|Query(v)| ApiQuery(v))
-            .map_err(|e| ApiError::bad_request(format!("invalid query: {}", redact(&e.body_text()))))
+            .map_err(|e| {
+                ApiError::bad_request(format!("invalid query: {}", redact(&e.body_text())))
+            })
     }
 }
 
@@ -113,7 +124,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_string(), |ConnectInfo(a)| a.ip().to_canonical().to_string()),
+                .map_or_else(
+                    || "unknown".to_string(),
+                    |ConnectInfo(a)| a.ip().to_canonical().to_string(),
+                ),
         ))
     }
 }
@@ -122,7 +136,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 pub(crate) fn user_agent(headers: &HeaderMap) -> String {
     headers
         .get(header::USER_AGENT)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT_CHARS).collect())
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_USER_AGENT_CHARS)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -130,7 +150,10 @@ pub(crate) fn user_agent(headers: &HeaderMap) -> String {
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// Proof that the caller holds the admin token.
@@ -139,8 +162,12 @@ pub(crate) struct AdminAuth;
 impl FromRequestParts<Arc<Shared>> for AdminAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, Self::Rejection> {
-        let token = bearer(&parts.headers).ok_or_else(|| ApiError::unauthorized("admin token required"))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
+        let token =
+            bearer(&parts.headers).ok_or_else(|| ApiError::unauthorized("admin token required"))?;
         if digest_eq(&sha256(token.as_bytes()), &shared.admin_token_hash) {
             Ok(AdminAuth)
         } else {
@@ -168,7 +195,10 @@ pub(crate) struct DeviceCall {
 fn header_str<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&'a str>, ApiError> {
     match headers.get(name) {
         None => Ok(None),
-        Some(v) => v.to_str().map(Some).map_err(|_| ApiError::bad_request(format!("{name} header is not ASCII"))),
+        Some(v) => v
+            .to_str()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("{name} header is not ASCII"))),
     }
 }
 
@@ -177,9 +207,14 @@ impl FromRequest<Arc<Shared>> for DeviceCall {
 
     async fn from_request(req: Request, shared: &Arc<Shared>) -> Result<Self, Self::Rejection> {
         let method = req.method().as_str().to_owned();
-        let path_and_query = req.uri().path_and_query().map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+        let path_and_query = req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
         let headers = req.headers().clone();
-        let body = Bytes::from_request(req, shared).await.map_err(bytes_rejection)?;
+        let body = Bytes::from_request(req, shared)
+            .await
+            .map_err(bytes_rejection)?;
 
         let device_id = header_str(&headers, HEADER_DEVICE)?
             .ok_or_else(|| ApiError::unauthorized(format!("missing {HEADER_DEVICE} header")))?;
@@ -191,8 +226,9 @@ impl FromRequest<Arc<Shared>> for DeviceCall {
             .trim()
             .parse()
             .map_err(|_| ApiError::bad_request(format!("{HEADER_TIME} must be Unix seconds")))?;
-        let signature = unb64(signature.trim())
-            .ok_or_else(|| ApiError::bad_request(format!("{HEADER_SIGNATURE} must be base64url")))?;
+        let signature = unb64(signature.trim()).ok_or_else(|| {
+            ApiError::bad_request(format!("{HEADER_SIGNATURE} must be base64url"))
+        })?;
         if !is_id(device_id) {
             return Err(ApiError::unauthorized("unknown device"));
         }
@@ -204,7 +240,14 @@ impl FromRequest<Arc<Shared>> for DeviceCall {
         if device.revoked_at.is_some() {
             return Err(ApiError::revoked());
         }
-        let message = device_auth_message(&shared.server_id, &device.id, &method, &path_and_query, time, &body);
+        let message = device_auth_message(
+            &shared.server_id,
+            &device.id,
+            &method,
+            &path_and_query,
+            time,
+            &body,
+        );
         if !verify_p256(&device.public_key, &message, &signature) {
             return Err(ApiError::unauthorized("bad device signature"));
         }

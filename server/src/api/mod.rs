@@ -49,7 +49,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/signin/{id}", get(signin::status))
         .route("/v1/session", get(signin::session))
         .route("/v1/admin/users", post(admin::create_user))
-        .route("/v1/admin/users/{username}/pairing", post(admin::pairing_invite))
+        .route(
+            "/v1/admin/users/{username}/pairing",
+            post(admin::pairing_invite),
+        )
         .route("/v1/admin/users/{username}/devices", get(admin::devices))
         .route("/v1/admin/devices/{id}", delete(admin::revoke))
         .route("/v1/admin/events", get(admin::events))
@@ -75,7 +78,11 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed here")
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed here",
+    )
 }
 
 /// A body with nothing but `server_time`.
@@ -86,7 +93,10 @@ pub(crate) struct Ack {
 
 /// The long-poll wait requested (`wait` seconds, capped at `MAX_WAIT_S`).
 pub(crate) fn wait_duration(wait: Option<u64>) -> Duration {
-    Duration::from_secs(wait.unwrap_or(0).min(countersign_core::approve::protocol::MAX_WAIT_S))
+    Duration::from_secs(
+        wait.unwrap_or(0)
+            .min(countersign_core::approve::protocol::MAX_WAIT_S),
+    )
 }
 
 /// Waits until `notify` fires, `until` passes, or the server shuts down.

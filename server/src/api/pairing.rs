@@ -25,11 +25,19 @@ use crate::state::Shared;
 use crate::store::{NewDevice, PairCredential, PairOutcome};
 
 pub(crate) fn invalid_credentials() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "invalid username or password")
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "invalid username or password",
+    )
 }
 
 fn invalid_token() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "the invitation is invalid, used or expired")
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        "the invitation is invalid, used or expired",
+    )
 }
 
 /// Checks `password` for `username` with the guessing limiter; the same
@@ -49,8 +57,12 @@ pub(crate) async fn verify_user_password(
     ];
     let now = shared.now();
     if let Err(retry) = shared.password_failures.check(&keys, now) {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many wrong passwords; wait")
-            .retry_after(retry));
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many wrong passwords; wait",
+        )
+        .retry_after(retry));
     }
     let known = stored_hash.is_some();
     let hash = stored_hash.unwrap_or_else(|| shared.dummy_hash.clone());
@@ -94,7 +106,11 @@ pub(crate) async fn pair(
             check_username(&username).map_err(|_| invalid_credentials())?;
             Via::Password(username, password)
         }
-        _ => return Err(ApiError::bad_request("give either token, or username and password")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "give either token, or username and password",
+            ))
+        }
     };
     let credential = match &via {
         Via::Token(t) => t.as_str(),
@@ -102,12 +118,18 @@ pub(crate) async fn pair(
     };
     let message = pair_message(&shared.server_id, credential, &public_key, req.time);
     if !verify_p256(&public_key, &message, &proof) {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_proof", "proof is not a valid signature by public_key"));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_proof",
+            "proof is not a valid signature by public_key",
+        ));
     }
     check_skew(&shared, req.time)?;
 
     let credential = match via {
-        Via::Token(token) => PairCredential::Token { hash: sha256(token.as_bytes()) },
+        Via::Token(token) => PairCredential::Token {
+            hash: sha256(token.as_bytes()),
+        },
         Via::Password(username, password) => {
             let user = shared.store.user(username.clone()).await?;
             let hash = user.and_then(|u| u.password_hash);
@@ -126,7 +148,16 @@ pub(crate) async fn pair(
         created_at: now,
     };
     let device_id = device.id.clone();
-    match shared.store.pair_device(credential, device, shared.limits.max_devices_per_account, now).await? {
+    match shared
+        .store
+        .pair_device(
+            credential,
+            device,
+            shared.limits.max_devices_per_account,
+            now,
+        )
+        .await?
+    {
         PairOutcome::Paired { account } => {
             shared.log(format_args!("device {device_id} paired"));
             Ok(Json(PairResponse {

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use countersign_core::approve::protocol::{RequestState, SignInContext, SignInStart, SignInStarted, SignInStatus};
+use countersign_core::approve::protocol::{
+    RequestState, SignInContext, SignInStart, SignInStarted, SignInStatus,
+};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
@@ -25,7 +27,9 @@ use super::extract::{bearer, user_agent, ApiJson, ApiPath, ApiQuery, ClientIp};
 use super::pairing::{invalid_credentials, verify_user_password};
 use super::{enabled, wait_duration, wait_for};
 use crate::accounts::{check_username, SignInMethod};
-use crate::crypto::{choices_with, digest_eq, is_id, random_bytes, random_id, random_number, random_token, sha256};
+use crate::crypto::{
+    choices_with, digest_eq, is_id, random_bytes, random_id, random_number, random_token, sha256,
+};
 use crate::state::Shared;
 use crate::store::{NewRequest, NewSession, StartLimits, StartOutcome};
 
@@ -179,7 +183,11 @@ pub(crate) async fn status(
     let notify = shared.hub.request(&id);
     let (record, state) = loop {
         let notified = enabled(&notify);
-        let record = shared.store.request(id.clone()).await?.ok_or_else(unknown)?;
+        let record = shared
+            .store
+            .request(id.clone())
+            .await?
+            .ok_or_else(unknown)?;
         if !digest_eq(&poll_hash, &record.poll_token_hash) {
             return Err(unknown());
         }
@@ -190,18 +198,28 @@ pub(crate) async fn status(
             break (record, state);
         }
         // Wake at expiry too, so the caller sees `expired` promptly.
-        let to_expiry = std::time::Duration::from_secs(u64::try_from(record.context.expires_at - now).unwrap_or(0));
+        let to_expiry = std::time::Duration::from_secs(
+            u64::try_from(record.context.expires_at - now).unwrap_or(0),
+        );
         let mut notified = notified;
         wait_for(&shared, notified.as_mut(), until.min(real_now + to_expiry)).await;
     };
     let mut session_token = None;
     if state == RequestState::Approved && !record.session_issued {
         let (token, session) = new_session(&shared, &record.account)?;
-        if shared.store.issue_session(record.id.clone(), session).await? {
+        if shared
+            .store
+            .issue_session(record.id.clone(), session)
+            .await?
+        {
             session_token = Some(token);
         }
     }
-    Ok(Json(SignInStatus { state, session_token, server_time: shared.now() }))
+    Ok(Json(SignInStatus {
+        state,
+        session_token,
+        server_time: shared.now(),
+    }))
 }
 
 /// `GET /v1/session` answer.
@@ -212,12 +230,18 @@ pub(crate) struct SessionInfo {
 }
 
 /// `GET /v1/session` with `Authorization: Bearer <session token>`.
-pub(crate) async fn session(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Result<Json<SessionInfo>, ApiError> {
+pub(crate) async fn session(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Result<Json<SessionInfo>, ApiError> {
     let token = bearer(&headers).ok_or_else(|| ApiError::unauthorized("session token required"))?;
     let account = shared
         .store
         .session_account(sha256(token.as_bytes()), shared.now())
         .await?
         .ok_or_else(|| ApiError::unauthorized("invalid or expired session"))?;
-    Ok(Json(SessionInfo { account, server_time: shared.now() }))
+    Ok(Json(SessionInfo {
+        account,
+        server_time: shared.now(),
+    }))
 }

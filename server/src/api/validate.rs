@@ -30,7 +30,9 @@ pub(crate) fn device_name(name: &str) -> Result<(), ApiError> {
 pub(crate) fn platform(platform: &str) -> Result<(), ApiError> {
     let ok = !platform.is_empty()
         && platform.len() <= MAX_PLATFORM_BYTES
-        && platform.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        && platform
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if !ok {
         return Err(ApiError::bad_request(format!(
             "platform must be 1 to {MAX_PLATFORM_BYTES} of a-z, 0-9, _ and - (ios, android, desktop)"
@@ -45,7 +47,9 @@ pub(crate) fn push_token(token: &str) -> Result<Option<String>, ApiError> {
         return Ok(None);
     }
     let ok = token.len() <= MAX_PUSH_TOKEN_BYTES
-        && token.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'.' | b'-'));
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'.' | b'-'));
     if !ok {
         return Err(ApiError::bad_request(format!(
             "push_token must be at most {MAX_PUSH_TOKEN_BYTES} of A-Z, a-z, 0-9, ':', '_', '.', '-'"
@@ -68,6 +72,8 @@ pub(crate) fn public_key(b64: &str) -> Result<Vec<u8>, ApiError> {
 pub(crate) fn signature(field: &str, b64: &str) -> Result<Vec<u8>, ApiError> {
     match unb64(b64) {
         Some(s) if !s.is_empty() && s.len() <= 80 => Ok(s),
-        _ => Err(ApiError::bad_request(format!("{field} must be a DER ECDSA signature, base64url without padding"))),
+        _ => Err(ApiError::bad_request(format!(
+            "{field} must be a DER ECDSA signature, base64url without padding"
+        ))),
     }
 }

@@ -55,10 +55,20 @@ pub struct ApnsSender {
 
 impl ApnsSender {
     /// Builds the sender (loads the key, builds the HTTP/2 client).
-    pub fn new(config: ApnsConfig, ca_bundle: Option<&Path>, clock: Arc<dyn Clock>) -> Result<Self, PushError> {
+    pub fn new(
+        config: ApnsConfig,
+        ca_bundle: Option<&Path>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, PushError> {
         let jwt = ApnsJwt::new(&config.key_pem, &config.key_id, &config.team_id)?;
         let client = http_client(ca_bundle, config.extra_root_pem.as_deref(), true)?;
-        Ok(Self { client, endpoint: config.endpoint.trim_end_matches('/').to_owned(), topic: config.topic, jwt, clock })
+        Ok(Self {
+            client,
+            endpoint: config.endpoint.trim_end_matches('/').to_owned(),
+            topic: config.topic,
+            jwt,
+            clock,
+        })
     }
 
     /// The JSON body for a request id.
@@ -79,7 +89,9 @@ impl PushSender for ApnsSender {
     fn wake<'a>(&'a self, push_token: &'a str, request_id: &'a str) -> PushFuture<'a> {
         Box::pin(async move {
             if !valid_token(push_token) {
-                return Err(PushError::Config("APNs device token is not alphanumeric".into()));
+                return Err(PushError::Config(
+                    "APNs device token is not alphanumeric".into(),
+                ));
             }
             let jwt = self.jwt.token(self.clock.now())?;
             let response = self
@@ -102,9 +114,16 @@ impl PushSender for ApnsSender {
                 .json::<serde_json::Value>()
                 .await
                 .ok()
-                .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(|r| r.chars().take(64).collect()))
+                .and_then(|v| {
+                    v.get("reason")
+                        .and_then(|r| r.as_str())
+                        .map(|r| r.chars().take(64).collect())
+                })
                 .unwrap_or_default();
-            Err(PushError::Rejected { status: status.as_u16(), reason })
+            Err(PushError::Rejected {
+                status: status.as_u16(),
+                reason,
+            })
         })
     }
 }

@@ -47,13 +47,26 @@ impl FcmSender {
     pub fn new(config: FcmConfig, ca_bundle: Option<&Path>) -> Result<Self, PushError> {
         let project_ok = !config.project_id.is_empty()
             && config.project_id.len() <= 128
-            && config.project_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            && config
+                .project_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !project_ok {
-            return Err(PushError::Config("FCM project id must be letters, digits and dashes".into()));
+            return Err(PushError::Config(
+                "FCM project id must be letters, digits and dashes".into(),
+            ));
         }
         let client = http_client(ca_bundle, config.extra_root_pem.as_deref(), false)?;
-        let url = format!("{}/v1/projects/{}/messages:send", config.endpoint.trim_end_matches('/'), config.project_id);
-        Ok(Self { client, url, access_token: config.access_token })
+        let url = format!(
+            "{}/v1/projects/{}/messages:send",
+            config.endpoint.trim_end_matches('/'),
+            config.project_id
+        );
+        Ok(Self {
+            client,
+            url,
+            access_token: config.access_token,
+        })
     }
 
     /// The JSON body for a device token and request id.
@@ -88,10 +101,15 @@ impl PushSender for FcmSender {
                 .await
                 .ok()
                 .and_then(|v| {
-                    v.pointer("/error/status").and_then(|r| r.as_str()).map(|r| r.chars().take(64).collect())
+                    v.pointer("/error/status")
+                        .and_then(|r| r.as_str())
+                        .map(|r| r.chars().take(64).collect())
                 })
                 .unwrap_or_default();
-            Err(PushError::Rejected { status: status.as_u16(), reason })
+            Err(PushError::Rejected {
+                status: status.as_u16(),
+                reason,
+            })
         })
     }
 }

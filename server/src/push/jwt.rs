@@ -33,13 +33,28 @@ impl ApnsJwt {
     pub fn new(key_pem: &str, key_id: &str, team_id: &str) -> Result<Self, PushError> {
         let der = PrivatePkcs8KeyDer::from_pem_slice(key_pem.as_bytes())
             .map_err(|_| PushError::Config("APNs key is not a PKCS#8 PEM (.p8) key".into()))?;
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der.secret_pkcs8_der(), &SystemRandom::new())
-            .map_err(|_| PushError::Config("APNs key is not a P-256 PKCS#8 key with its public key".into()))?;
-        let ok = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        let key = EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            der.secret_pkcs8_der(),
+            &SystemRandom::new(),
+        )
+        .map_err(|_| {
+            PushError::Config("APNs key is not a P-256 PKCS#8 key with its public key".into())
+        })?;
+        let ok = |s: &str| {
+            !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+        };
         if !ok(key_id) || !ok(team_id) {
-            return Err(PushError::Config("APNs key id and team id must be short alphanumeric strings".into()));
+            return Err(PushError::Config(
+                "APNs key id and team id must be short alphanumeric strings".into(),
+            ));
         }
-        Ok(Self { key, key_id: key_id.to_owned(), team_id: team_id.to_owned(), cached: Mutex::new(None) })
+        Ok(Self {
+            key,
+            key_id: key_id.to_owned(),
+            team_id: team_id.to_owned(),
+            cached: Mutex::new(None),
+        })
     }
 
     /// A token valid at `now` (reused while younger than 50 minutes).
@@ -52,7 +67,11 @@ impl ApnsJwt {
         }
         let header = serde_json::json!({ "alg": "ES256", "kid": self.key_id });
         let claims = serde_json::json!({ "iss": self.team_id, "iat": now });
-        let signing_input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+        let signing_input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
         let signature = self
             .key
             .sign(&SystemRandom::new(), signing_input.as_bytes())

@@ -3,7 +3,7 @@
 //! A push carries only the request id — never the number, the nonce, the
 //! context or any token — so a push service (or anyone reading it) learns
 //! nothing it could use; the phone fetches the request over the
-//! authenticated API. Pushes are fire-and-forget: [`PushDispatcher`] sends
+//! authenticated API. Pushes are fire-and-forget: the dispatcher sends
 //! them on background tasks with a timeout, and a failure is logged (without
 //! the push token) but never fails the sign-in. Phones also long-poll, so a
 //! lost push only costs latency.
@@ -91,11 +91,15 @@ pub(crate) fn http_client(
     }
     let bundle: Option<PathBuf> = match ca_bundle {
         Some(p) => Some(p.to_path_buf()),
-        None => SYSTEM_BUNDLES.iter().map(PathBuf::from).find(|p| p.exists()),
+        None => SYSTEM_BUNDLES
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists()),
     };
     if let Some(path) = bundle {
-        let pem = std::fs::read(&path)
-            .map_err(|e| PushError::Config(format!("cannot read CA bundle {}: {e}", path.display())))?;
+        let pem = std::fs::read(&path).map_err(|e| {
+            PushError::Config(format!("cannot read CA bundle {}: {e}", path.display()))
+        })?;
         for cert in reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|_| PushError::Config(format!("CA bundle {} is not PEM", path.display())))?
         {
@@ -109,7 +113,9 @@ pub(crate) fn http_client(
             builder = builder.add_root_certificate(cert);
         }
     }
-    builder.build().map_err(|e| PushError::Config(format!("HTTP client: {e}")))
+    builder
+        .build()
+        .map_err(|e| PushError::Config(format!("HTTP client: {e}")))
 }
 
 /// Chooses the sender for each device and sends in the background.
@@ -124,17 +130,30 @@ pub(crate) struct PushDispatcher {
 
 impl PushDispatcher {
     /// Builds the senders named in `config`.
-    pub fn new(config: &PushConfig, clock: Arc<dyn Clock>, logger: Logger) -> Result<Self, PushError> {
+    pub fn new(
+        config: &PushConfig,
+        clock: Arc<dyn Clock>,
+        logger: Logger,
+    ) -> Result<Self, PushError> {
         let ca = config.ca_bundle.as_deref();
         let apns = match &config.apns {
-            Some(c) => Some(Arc::new(ApnsSender::new(c.clone(), ca, Arc::clone(&clock))?) as Arc<dyn PushSender>),
+            Some(c) => Some(
+                Arc::new(ApnsSender::new(c.clone(), ca, Arc::clone(&clock))?)
+                    as Arc<dyn PushSender>,
+            ),
             None => None,
         };
         let fcm = match &config.fcm {
             Some(c) => Some(Arc::new(FcmSender::new(c.clone(), ca)?) as Arc<dyn PushSender>),
             None => None,
         };
-        Ok(Self { apns, fcm, custom: config.custom.clone(), logger: Some(logger), clock: Some(clock) })
+        Ok(Self {
+            apns,
+            fcm,
+            custom: config.custom.clone(),
+            logger: Some(logger),
+            clock: Some(clock),
+        })
     }
 
     fn sender_for(&self, platform: &str) -> Option<Arc<dyn PushSender>> {
@@ -151,12 +170,18 @@ impl PushDispatcher {
     /// Sends a wake-up about `request_id` to every target, in the background.
     pub fn wake_all(&self, targets: Vec<PushTarget>, request_id: &str) {
         for target in targets {
-            let Some(sender) = self.sender_for(&target.platform) else { continue };
+            let Some(sender) = self.sender_for(&target.platform) else {
+                continue;
+            };
             let request_id = request_id.to_owned();
             let logger = self.logger;
             let clock = self.clock.clone();
             tokio::spawn(async move {
-                let result = tokio::time::timeout(PUSH_TIMEOUT, sender.wake(&target.push_token, &request_id)).await;
+                let result = tokio::time::timeout(
+                    PUSH_TIMEOUT,
+                    sender.wake(&target.push_token, &request_id),
+                )
+                .await;
                 let outcome = match result {
                     Ok(Ok(())) => "sent".to_string(),
                     Ok(Err(e)) => format!("failed: {e}"),
@@ -165,7 +190,10 @@ impl PushDispatcher {
                 if let (Some(logger), Some(clock)) = (logger, clock) {
                     logger.info(
                         clock.now(),
-                        format_args!("push to device {} for request {request_id}: {outcome}", target.device_id),
+                        format_args!(
+                            "push to device {} for request {request_id}: {outcome}",
+                            target.device_id
+                        ),
                     );
                 }
             });

@@ -335,12 +335,23 @@ pub trait Store: Send + Sync + 'static {
     fn user(&self, username: String) -> StoreFuture<'_, Option<UserRecord>>;
 
     /// Stores a pairing invitation token digest; `false` if no such user.
-    fn add_pair_token(&self, account: String, token_hash: [u8; 32], now: i64, expires_at: i64) -> StoreFuture<'_, bool>;
+    fn add_pair_token(
+        &self,
+        account: String,
+        token_hash: [u8; 32],
+        now: i64,
+        expires_at: i64,
+    ) -> StoreFuture<'_, bool>;
 
     /// Pairs a device: checks the credential (consuming a token), the device
     /// limit, inserts the device and records `device_paired`, atomically.
-    fn pair_device(&self, credential: PairCredential, device: NewDevice, max_devices: u32, now: i64)
-        -> StoreFuture<'_, PairOutcome>;
+    fn pair_device(
+        &self,
+        credential: PairCredential,
+        device: NewDevice,
+        max_devices: u32,
+        now: i64,
+    ) -> StoreFuture<'_, PairOutcome>;
 
     /// Looks a device up (revoked ones included).
     fn device(&self, id: String) -> StoreFuture<'_, Option<DeviceRecord>>;
@@ -360,7 +371,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates a request unless the account is paused, has a pending
     /// request, or exceeded the window limit (checked in that order).
-    fn create_request(&self, request: NewRequest, limits: StartLimits) -> StoreFuture<'_, StartOutcome>;
+    fn create_request(
+        &self,
+        request: NewRequest,
+        limits: StartLimits,
+    ) -> StoreFuture<'_, StartOutcome>;
 
     /// Looks a request up.
     fn request(&self, id: String) -> StoreFuture<'_, Option<RequestRecord>>;

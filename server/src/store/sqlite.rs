@@ -16,8 +16,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::schema::migrate;
 use super::{
-    AnswerOutcome, AnswerUpdate, DeviceRecord, Event, NewDevice, NewEvent, NewRequest, NewSession, PairCredential,
-    PairOutcome, PushTarget, RequestRecord, StartLimits, StartOutcome, Store, StoreError, StoreFuture, UserRecord,
+    AnswerOutcome, AnswerUpdate, DeviceRecord, Event, NewDevice, NewEvent, NewRequest, NewSession,
+    PairCredential, PairOutcome, PushTarget, RequestRecord, StartLimits, StartOutcome, Store,
+    StoreError, StoreFuture, UserRecord,
 };
 use crate::accounts::SignInMethod;
 use crate::crypto::random_id;
@@ -31,7 +32,9 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("server_id", &self.server_id).finish_non_exhaustive()
+        f.debug_struct("SqliteStore")
+            .field("server_id", &self.server_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -55,18 +58,27 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing: Option<String> =
-            tx.query_row("SELECT value FROM meta WHERE key = 'server_id'", [], |r| r.get(0)).optional()?;
+        let existing: Option<String> = tx
+            .query_row("SELECT value FROM meta WHERE key = 'server_id'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
         let server_id = match existing {
             Some(id) => id,
             None => {
                 let id = random_id().map_err(|_| StoreError::Random)?;
-                tx.execute("INSERT INTO meta (key, value) VALUES ('server_id', ?1)", params![id])?;
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('server_id', ?1)",
+                    params![id],
+                )?;
                 id
             }
         };
         tx.commit()?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)), server_id })
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            server_id,
+        })
     }
 
     /// Runs `f` on the connection on a blocking thread.
@@ -98,13 +110,15 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
         username: r.get(0)?,
         password_hash: r.get(1)?,
-        method: SignInMethod::parse(&method).ok_or_else(|| bad_column(2, "unknown sign-in method"))?,
+        method: SignInMethod::parse(&method)
+            .ok_or_else(|| bad_column(2, "unknown sign-in method"))?,
         created_at: r.get(3)?,
         paused_until: r.get(4)?,
     })
 }
 
-const DEVICE_COLUMNS: &str = "id, account, public_key, name, platform, push_token, created_at, revoked_at";
+const DEVICE_COLUMNS: &str =
+    "id, account, public_key, name, platform, push_token, created_at, revoked_at";
 
 fn device_from_row(r: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
     Ok(DeviceRecord {
@@ -119,7 +133,8 @@ fn device_from_row(r: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
     })
 }
 
-const REQUEST_COLUMNS: &str = "id, account, nonce, number, choices, service, client_ip, user_agent, location, \
+const REQUEST_COLUMNS: &str =
+    "id, account, nonce, number, choices, service, client_ip, user_agent, location, \
      created_at, expires_at, state, answered_by, answered_at, poll_token_hash, session_issued";
 
 fn request_from_row(r: &Row<'_>) -> rusqlite::Result<RequestRecord> {
@@ -140,10 +155,14 @@ fn request_from_row(r: &Row<'_>) -> rusqlite::Result<RequestRecord> {
             created_at: r.get(9)?,
             expires_at: r.get(10)?,
         },
-        state: RequestState::parse(&state).ok_or_else(|| bad_column(11, "unknown request state"))?,
+        state: RequestState::parse(&state)
+            .ok_or_else(|| bad_column(11, "unknown request state"))?,
         answered_by: r.get(12)?,
         answered_at: r.get(13)?,
-        poll_token_hash: poll.as_slice().try_into().map_err(|_| bad_column(14, "poll token digest length"))?,
+        poll_token_hash: poll
+            .as_slice()
+            .try_into()
+            .map_err(|_| bad_column(14, "poll token digest length"))?,
         session_issued: r.get::<_, i64>(15)? != 0,
     })
 }
@@ -200,7 +219,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn add_pair_token(&self, account: String, token_hash: [u8; 32], now: i64, expires_at: i64) -> StoreFuture<'_, bool> {
+    fn add_pair_token(
+        &self,
+        account: String,
+        token_hash: [u8; 32],
+        now: i64,
+        expires_at: i64,
+    ) -> StoreFuture<'_, bool> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let exists = tx
@@ -307,13 +332,17 @@ impl Store for SqliteStore {
     fn device(&self, id: String) -> StoreFuture<'_, Option<DeviceRecord>> {
         self.run(move |conn| {
             let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1");
-            Ok(conn.query_row(&sql, params![id], device_from_row).optional()?)
+            Ok(conn
+                .query_row(&sql, params![id], device_from_row)
+                .optional()?)
         })
     }
 
     fn devices(&self, account: String) -> StoreFuture<'_, Vec<DeviceRecord>> {
         self.run(move |conn| {
-            let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE account = ?1 ORDER BY created_at, id");
+            let sql = format!(
+                "SELECT {DEVICE_COLUMNS} FROM devices WHERE account = ?1 ORDER BY created_at, id"
+            );
             let mut stmt = conn.prepare(&sql)?;
             let rows = stmt.query_map(params![account], device_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -324,9 +353,11 @@ impl Store for SqliteStore {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let found: Option<(String, Option<i64>)> = tx
-                .query_row("SELECT account, revoked_at FROM devices WHERE id = ?1", params![id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+                .query_row(
+                    "SELECT account, revoked_at FROM devices WHERE id = ?1",
+                    params![id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .optional()?;
             let Some((account, revoked_at)) = found else {
                 return Ok(false);
@@ -355,7 +386,10 @@ impl Store for SqliteStore {
 
     fn set_push_token(&self, id: String, push_token: Option<String>) -> StoreFuture<'_, ()> {
         self.run(move |conn| {
-            conn.execute("UPDATE devices SET push_token = ?1 WHERE id = ?2", params![push_token, id])?;
+            conn.execute(
+                "UPDATE devices SET push_token = ?1 WHERE id = ?2",
+                params![push_token, id],
+            )?;
             Ok(())
         })
     }
@@ -374,7 +408,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn create_request(&self, request: NewRequest, limits: StartLimits) -> StoreFuture<'_, StartOutcome> {
+    fn create_request(
+        &self,
+        request: NewRequest,
+        limits: StartLimits,
+    ) -> StoreFuture<'_, StartOutcome> {
         self.run(move |conn| {
             let now = request.context.created_at;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -434,7 +472,9 @@ impl Store for SqliteStore {
     fn request(&self, id: String) -> StoreFuture<'_, Option<RequestRecord>> {
         self.run(move |conn| {
             let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id = ?1");
-            Ok(conn.query_row(&sql, params![id], request_from_row).optional()?)
+            Ok(conn
+                .query_row(&sql, params![id], request_from_row)
+                .optional()?)
         })
     }
 
@@ -456,7 +496,12 @@ impl Store for SqliteStore {
             let n = tx.execute(
                 "UPDATE requests SET state = ?1, answered_by = ?2, answered_at = ?3
                  WHERE id = ?4 AND state = 'pending' AND expires_at > ?3",
-                params![update.new_state.as_str(), update.device_id, update.now, update.request_id],
+                params![
+                    update.new_state.as_str(),
+                    update.device_id,
+                    update.now,
+                    update.request_id
+                ],
             )?;
             if n == 1 {
                 if let Some(until) = update.pause_until {
@@ -473,7 +518,11 @@ impl Store for SqliteStore {
                 return Ok(AnswerOutcome::Updated);
             }
             let found: Option<String> = tx
-                .query_row("SELECT state FROM requests WHERE id = ?1", params![update.request_id], |r| r.get(0))
+                .query_row(
+                    "SELECT state FROM requests WHERE id = ?1",
+                    params![update.request_id],
+                    |r| r.get(0),
+                )
                 .optional()?;
             Ok(match found.as_deref() {
                 None => AnswerOutcome::NotFound,

@@ -13,7 +13,9 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use rcgen::{CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair, PublicKeyData};
+use rcgen::{
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair, PublicKeyData,
+};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 
@@ -47,14 +49,20 @@ pub(crate) fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), 
         .mode(mode)
         .open(&tmp)
         .map_err(|e| ServerError::io("create file", &tmp, e))?;
-    f.write_all(contents).map_err(|e| ServerError::io("write file", &tmp, e))?;
-    f.sync_all().map_err(|e| ServerError::io("sync file", &tmp, e))?;
+    f.write_all(contents)
+        .map_err(|e| ServerError::io("write file", &tmp, e))?;
+    f.sync_all()
+        .map_err(|e| ServerError::io("sync file", &tmp, e))?;
     drop(f);
     fs::rename(&tmp, path).map_err(|e| ServerError::io("rename file", path, e))
 }
 
 fn issue(key: &KeyPair, name: &str, hostnames: &[String]) -> Result<String, ServerError> {
-    let mut sans = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    let mut sans = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
     for h in hostnames {
         if !h.is_empty() && !sans.contains(h) {
             sans.push(h.clone());
@@ -62,30 +70,48 @@ fn issue(key: &KeyPair, name: &str, hostnames: &[String]) -> Result<String, Serv
     }
     let mut params = CertificateParams::new(sans).map_err(|e| tls_err("certificate names", e))?;
     let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, if name.is_empty() { "Countersign server" } else { name });
+    dn.push(
+        DnType::CommonName,
+        if name.is_empty() {
+            "Countersign server"
+        } else {
+            name
+        },
+    );
     params.distinguished_name = dn;
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = params.self_signed(key).map_err(|e| tls_err("self-signing", e))?;
+    let cert = params
+        .self_signed(key)
+        .map_err(|e| tls_err("self-signing", e))?;
     Ok(cert.pem())
 }
 
 /// Loads `cert.pem`/`key.pem` from `dir`, making what is missing.
-pub(crate) fn load_or_create(dir: &Path, name: &str, hostnames: &[String]) -> Result<TlsMaterial, ServerError> {
+pub(crate) fn load_or_create(
+    dir: &Path,
+    name: &str,
+    hostnames: &[String],
+) -> Result<TlsMaterial, ServerError> {
     let cert_path = dir.join("cert.pem");
     let key_path = dir.join("key.pem");
     let key = if key_path.exists() {
-        let pem = fs::read_to_string(&key_path).map_err(|e| ServerError::io("read key", &key_path, e))?;
+        let pem =
+            fs::read_to_string(&key_path).map_err(|e| ServerError::io("read key", &key_path, e))?;
         KeyPair::from_pem(&pem).map_err(|e| tls_err("key.pem", e))?
     } else {
         if cert_path.exists() {
-            return Err(ServerError::Tls("cert.pem exists without key.pem; restore the key or remove both".into()));
+            return Err(ServerError::Tls(
+                "cert.pem exists without key.pem; restore the key or remove both".into(),
+            ));
         }
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| tls_err("key generation", e))?;
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .map_err(|e| tls_err("key generation", e))?;
         write_file(&key_path, key.serialize_pem().as_bytes(), 0o600)?;
         key
     };
     let cert_pem = if cert_path.exists() {
-        fs::read_to_string(&cert_path).map_err(|e| ServerError::io("read certificate", &cert_path, e))?
+        fs::read_to_string(&cert_path)
+            .map_err(|e| ServerError::io("read certificate", &cert_path, e))?
     } else {
         let pem = issue(&key, name, hostnames)?;
         write_file(&cert_path, pem.as_bytes(), 0o644)?;
@@ -95,7 +121,12 @@ pub(crate) fn load_or_create(dir: &Path, name: &str, hostnames: &[String]) -> Re
         .map_err(|e| tls_err("cert.pem", e))?
         .to_vec();
     let spki = key.subject_public_key_info();
-    Ok(TlsMaterial { cert_pem, cert_der, key_pkcs8_der: key.serialize_der(), spki_sha256: sha256(&spki) })
+    Ok(TlsMaterial {
+        cert_pem,
+        cert_der,
+        key_pkcs8_der: key.serialize_der(),
+        spki_sha256: sha256(&spki),
+    })
 }
 
 #[cfg(test)]
@@ -109,8 +140,13 @@ mod tests {
         let b = load_or_create(dir.path(), "NAS", &[]).unwrap();
         assert_eq!(a.spki_sha256, b.spki_sha256);
         assert_eq!(a.cert_der, b.cert_der);
-        let mode = fs::metadata(dir.path().join("key.pem")).unwrap().permissions();
-        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+        let mode = fs::metadata(dir.path().join("key.pem"))
+            .unwrap()
+            .permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
         // Re-issuing the certificate keeps the fingerprint.
         fs::remove_file(dir.path().join("cert.pem")).unwrap();
         let c = load_or_create(dir.path(), "NAS", &[]).unwrap();

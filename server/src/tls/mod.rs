@@ -18,7 +18,9 @@ pub(crate) use cert::{load_or_create, TlsMaterial};
 use crate::error::ServerError;
 
 /// The rustls server configuration (ring provider; ALPN h2 and http/1.1).
-pub(crate) fn server_config(material: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, ServerError> {
+pub(crate) fn server_config(
+    material: &TlsMaterial,
+) -> Result<Arc<rustls::ServerConfig>, ServerError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

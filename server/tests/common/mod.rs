@@ -8,9 +8,9 @@
 use std::sync::Arc;
 
 use countersign_core::approve::protocol::{
-    approval_message, b64, device_auth_message, pair_message, AnswerRequest, Decision, ErrorBody, PairRequest,
-    PairResponse, PairingInvite, PendingList, PendingRequest, SignInContext, SignInStart, SignInStarted,
-    SignInStatus, HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIME,
+    approval_message, b64, device_auth_message, pair_message, AnswerRequest, Decision, ErrorBody,
+    PairRequest, PairResponse, PairingInvite, PendingList, PendingRequest, SignInContext,
+    SignInStart, SignInStarted, SignInStatus, HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIME,
 };
 use countersign_server::{start, Clock, ManualClock, RunningServer, ServerConfig, SignInMethod};
 use reqwest::StatusCode;
@@ -47,12 +47,21 @@ impl TestServer {
     pub async fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::at_system_time());
-        let mut config = ServerConfig::new(dir.path().join("data"), "127.0.0.1:0".parse().unwrap(), "Test NAS");
+        let mut config = ServerConfig::new(
+            dir.path().join("data"),
+            "127.0.0.1:0".parse().unwrap(),
+            "Test NAS",
+        );
         config.clock = clock.clone();
         tweak(&mut config);
         let server = start(config).await.unwrap();
         let http = client_for(server.cert_pem());
-        Self { server, clock, http, dir }
+        Self {
+            server,
+            clock,
+            http,
+            dir,
+        }
     }
 
     pub fn now(&self) -> i64 {
@@ -68,7 +77,11 @@ impl TestServer {
     }
 
     pub async fn user(&self, name: &str, method: SignInMethod) {
-        let pw = if method == SignInMethod::Approve { None } else { Some(PASSWORD) };
+        let pw = if method == SignInMethod::Approve {
+            None
+        } else {
+            Some(PASSWORD)
+        };
         self.server.create_user(name, pw, method).await.unwrap();
     }
 
@@ -84,19 +97,37 @@ impl TestServer {
 
     pub async fn paired_device(&self, name: &str) -> Device {
         let invite = self.invite(name).await;
-        Device::new().pair_with_token(self, &invite.token).await.unwrap()
+        Device::new()
+            .pair_with_token(self, &invite.token)
+            .await
+            .unwrap()
     }
 
-    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, self.url(path)).bearer_auth(self.server.admin_token());
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(self.server.admin_token());
         if let Some(b) = body {
             req = req.json(&b);
         }
         json_of(req.send().await.unwrap()).await
     }
 
-    pub async fn start_signin(&self, username: &str, password: Option<&str>) -> Result<SignInStarted, (StatusCode, ErrorBody)> {
-        let body = SignInStart { username: username.into(), password: password.map(Into::into) };
+    pub async fn start_signin(
+        &self,
+        username: &str,
+        password: Option<&str>,
+    ) -> Result<SignInStarted, (StatusCode, ErrorBody)> {
+        let body = SignInStart {
+            username: username.into(),
+            password: password.map(Into::into),
+        };
         let resp = self
             .http
             .post(self.url("/v1/signin/start"))
@@ -108,11 +139,21 @@ impl TestServer {
         typed(resp).await
     }
 
-    pub async fn signin_status(&self, started: &SignInStarted, wait: u64) -> Result<SignInStatus, (StatusCode, ErrorBody)> {
+    pub async fn signin_status(
+        &self,
+        started: &SignInStarted,
+        wait: u64,
+    ) -> Result<SignInStatus, (StatusCode, ErrorBody)> {
         let resp = self
             .http
-            .get(self.url(&format!("/v1/signin/{}", started.request_id.as_ref().unwrap())))
-            .query(&[("poll_token", started.poll_token.clone().unwrap()), ("wait", wait.to_string())])
+            .get(self.url(&format!(
+                "/v1/signin/{}",
+                started.request_id.as_ref().unwrap()
+            )))
+            .query(&[
+                ("poll_token", started.poll_token.clone().unwrap()),
+                ("wait", wait.to_string()),
+            ])
             .send()
             .await
             .unwrap();
@@ -120,7 +161,13 @@ impl TestServer {
     }
 
     pub async fn session_account(&self, token: &str) -> Result<String, StatusCode> {
-        let resp = self.http.get(self.url("/v1/session")).bearer_auth(token).send().await.unwrap();
+        let resp = self
+            .http
+            .get(self.url("/v1/session"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         let (status, v) = json_of(resp).await;
         if status == StatusCode::OK {
             Ok(v["account"].as_str().unwrap().to_string())
@@ -134,17 +181,26 @@ impl TestServer {
 pub async fn json_of(resp: reqwest::Response) -> (StatusCode, Value) {
     let status = resp.status();
     let bytes = resp.bytes().await.unwrap();
-    let v: Value = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| panic!("non-JSON answer ({status}): {}", String::from_utf8_lossy(&bytes)));
+    let v: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        panic!(
+            "non-JSON answer ({status}): {}",
+            String::from_utf8_lossy(&bytes)
+        )
+    });
     assert!(v["server_time"].is_i64(), "no server_time in {v}");
     if !status.is_success() {
-        assert!(v["error"].is_string() && v["message"].is_string(), "not an ErrorBody: {v}");
+        assert!(
+            v["error"].is_string() && v["message"].is_string(),
+            "not an ErrorBody: {v}"
+        );
     }
     (status, v)
 }
 
 /// Decodes a success body as `T`, or an error as `ErrorBody`.
-pub async fn typed<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, (StatusCode, ErrorBody)> {
+pub async fn typed<T: DeserializeOwned>(
+    resp: reqwest::Response,
+) -> Result<T, (StatusCode, ErrorBody)> {
     let (status, v) = json_of(resp).await;
     if status.is_success() {
         Ok(serde_json::from_value(v).unwrap())
@@ -155,11 +211,20 @@ pub async fn typed<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, (S
 
 /// Asserts an error status and code.
 #[track_caller]
-pub fn assert_err<T: std::fmt::Debug>(r: Result<T, (StatusCode, ErrorBody)>, status: u16, code: &str) -> ErrorBody {
+pub fn assert_err<T: std::fmt::Debug>(
+    r: Result<T, (StatusCode, ErrorBody)>,
+    status: u16,
+    code: &str,
+) -> ErrorBody {
     match r {
         Ok(v) => panic!("expected {status} {code}, got success {v:?}"),
         Err((s, e)) => {
-            assert_eq!((s.as_u16(), e.error.as_str()), (status, code), "{}", e.message);
+            assert_eq!(
+                (s.as_u16(), e.error.as_str()),
+                (status, code),
+                "{}",
+                e.message
+            );
             e
         }
     }
@@ -181,12 +246,21 @@ pub fn new_key() -> EcdsaKeyPair {
 }
 
 pub fn sign(key: &EcdsaKeyPair, msg: &[u8]) -> Vec<u8> {
-    key.sign(&SystemRandom::new(), msg).unwrap().as_ref().to_vec()
+    key.sign(&SystemRandom::new(), msg)
+        .unwrap()
+        .as_ref()
+        .to_vec()
 }
 
 impl Device {
     pub fn new() -> Self {
-        Self { key: new_key(), id: String::new(), account: String::new(), platform: "android".into(), push_token: None }
+        Self {
+            key: new_key(),
+            id: String::new(),
+            account: String::new(),
+            platform: "android".into(),
+            push_token: None,
+        }
     }
 
     pub fn public_key(&self) -> Vec<u8> {
@@ -205,12 +279,25 @@ impl Device {
             public_key: b64(&pk),
             push_token: self.push_token.clone(),
             time,
-            proof: b64(&sign(&self.key, &pair_message(server_id, credential, &pk, time))),
+            proof: b64(&sign(
+                &self.key,
+                &pair_message(server_id, credential, &pk, time),
+            )),
         }
     }
 
-    pub async fn send_pair(mut self, ts: &TestServer, body: &PairRequest) -> Result<Device, (StatusCode, ErrorBody)> {
-        let resp = ts.http.post(ts.url("/v1/pair")).json(body).send().await.unwrap();
+    pub async fn send_pair(
+        mut self,
+        ts: &TestServer,
+        body: &PairRequest,
+    ) -> Result<Device, (StatusCode, ErrorBody)> {
+        let resp = ts
+            .http
+            .post(ts.url("/v1/pair"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         let r: PairResponse = typed(resp).await?;
         assert_eq!(r.server_id, ts.server.server_id());
         assert_eq!(r.device_id.len(), 32);
@@ -219,7 +306,11 @@ impl Device {
         Ok(self)
     }
 
-    pub async fn pair_with_token(self, ts: &TestServer, token: &str) -> Result<Device, (StatusCode, ErrorBody)> {
+    pub async fn pair_with_token(
+        self,
+        ts: &TestServer,
+        token: &str,
+    ) -> Result<Device, (StatusCode, ErrorBody)> {
         let mut body = self.pair_body(&ts.server_id(), token, ts.now());
         body.token = Some(token.into());
         self.send_pair(ts, &body).await
@@ -238,9 +329,22 @@ impl Device {
     }
 
     /// Device-auth headers for a request.
-    pub fn auth_headers(&self, ts: &TestServer, method: &str, path_and_query: &str, body: &[u8]) -> Vec<(&'static str, String)> {
+    pub fn auth_headers(
+        &self,
+        ts: &TestServer,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> Vec<(&'static str, String)> {
         let time = ts.now();
-        let msg = device_auth_message(&ts.server_id(), &self.id, method, path_and_query, time, body);
+        let msg = device_auth_message(
+            &ts.server_id(),
+            &self.id,
+            method,
+            path_and_query,
+            time,
+            body,
+        );
         vec![
             (HEADER_DEVICE, self.id.clone()),
             (HEADER_TIME, time.to_string()),
@@ -248,16 +352,38 @@ impl Device {
         ]
     }
 
-    pub async fn signed(&self, ts: &TestServer, method: reqwest::Method, path_and_query: &str, body: &[u8]) -> reqwest::Response {
-        let mut req = ts.http.request(method.clone(), ts.url(path_and_query)).body(body.to_vec());
+    pub async fn signed(
+        &self,
+        ts: &TestServer,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> reqwest::Response {
+        let mut req = ts
+            .http
+            .request(method.clone(), ts.url(path_and_query))
+            .body(body.to_vec());
         for (k, v) in self.auth_headers(ts, method.as_str(), path_and_query, body) {
             req = req.header(k, v);
         }
         req.send().await.unwrap()
     }
 
-    pub async fn pending(&self, ts: &TestServer, wait: u64) -> Result<PendingList, (StatusCode, ErrorBody)> {
-        typed(self.signed(ts, reqwest::Method::GET, &format!("/v1/device/requests?wait={wait}"), b"").await).await
+    pub async fn pending(
+        &self,
+        ts: &TestServer,
+        wait: u64,
+    ) -> Result<PendingList, (StatusCode, ErrorBody)> {
+        typed(
+            self.signed(
+                ts,
+                reqwest::Method::GET,
+                &format!("/v1/device/requests?wait={wait}"),
+                b"",
+            )
+            .await,
+        )
+        .await
     }
 
     /// The one pending request (panics if none).
@@ -302,7 +428,13 @@ impl Device {
         request_id: &str,
         body: &AnswerRequest,
     ) -> Result<countersign_core::approve::protocol::AnswerResponse, (StatusCode, ErrorBody)> {
-        let resp = ts.http.post(ts.url(&format!("/v1/requests/{request_id}/answer"))).json(body).send().await.unwrap();
+        let resp = ts
+            .http
+            .post(ts.url(&format!("/v1/requests/{request_id}/answer")))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         typed(resp).await
     }
 

@@ -18,6 +18,8 @@ import org.countersign.core.OtpAlgorithm
 import org.countersign.core.OtpType
 import org.countersign.core.ProfileDraft
 import org.countersign.core.ffiPanicProbe
+import org.countersign.core.softwareKeystore
+import org.countersign.core.systemClock
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
@@ -145,6 +147,19 @@ class AuthenticatorGlueTest {
         assertTrue(e.reason, e.reason.startsWith("panic"))
         // The library still works afterwards.
         withVault { auth -> assertTrue(auth.profiles().isEmpty()) }
+    }
+
+    @Test
+    fun rustSoftwareKeystoreAndSystemClockWorkFromKotlin() = withTempDir { dir ->
+        val keystore = softwareKeystore(File(dir, "keys").path)
+        Authenticator.open(File(dir, "v.db").path, keystore, systemClock()).use { auth ->
+            runBlocking { auth.unlock(null) }
+            auth.addUri(rfcUri(6))
+            val now = System.currentTimeMillis() / 1000
+            val code = auth.codes().single()
+            assertTrue(code.validFrom in now - 31..now)
+            assertEquals(auth.codesAt(code.validFrom).single().code, code.code)
+        }
     }
 
     @Test
