@@ -29,13 +29,14 @@ fn device(name: &str) -> DeviceInfo {
     }
 }
 
-/// Groups a hex fingerprint for reading aloud: `ab12 cd34 …`.
+/// A hex fingerprint as people compare it (docs/protocol.md §3): `3A:F1:…`.
 pub fn group_hex(h: &str) -> String {
-    h.as_bytes()
-        .chunks(4)
+    h.to_ascii_uppercase()
+        .as_bytes()
+        .chunks(2)
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(":")
 }
 
 /// `pair`.

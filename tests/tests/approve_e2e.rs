@@ -286,17 +286,19 @@ async fn password_pairing_with_tofu_fingerprint() {
     )
     .await;
     assert_eq!(rejected_code(r), "invalid_credentials");
-    let pairing = approve::pair_with_password(
-        &p.vault,
-        &url,
-        &id.spki_sha256_hex,
-        "bob",
-        PASSWORD,
-        &device(),
-        e.now(),
-    )
-    .await
-    .unwrap();
+    // As people read it: uppercase pairs separated by colons.
+    let colon = id
+        .spki_sha256_hex
+        .to_uppercase()
+        .as_bytes()
+        .chunks(2)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(":");
+    let pairing =
+        approve::pair_with_password(&p.vault, &url, &colon, "bob", PASSWORD, &device(), e.now())
+            .await
+            .unwrap();
     assert_eq!(pairing.account, "bob");
     // Pairing the same account twice is a duplicate, caught before any key is made.
     let r = approve::pair_with_password(

@@ -162,7 +162,8 @@ pub async fn pair_with_invite(
 }
 
 /// Pairs by typing: server address, the fingerprint the user confirmed (from
-/// [`fetch_server_identity`]), username and password.
+/// [`fetch_server_identity`]; plain hex or colon-separated pairs), username
+/// and password.
 pub async fn pair_with_password(
     vault: &Arc<Vault>,
     url: &str,
@@ -173,8 +174,14 @@ pub async fn pair_with_password(
     now: i64,
 ) -> Result<Pairing> {
     check_device(device)?;
+    // Accept the fingerprint as people see it: `3A:F1:…`, spaced groups or plain hex.
+    let cleaned: String = confirmed_spki_sha256_hex
+        .chars()
+        .filter(|c| *c != ':' && !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
     let pin = Pairing {
-        spki_sha256_hex: confirmed_spki_sha256_hex.to_ascii_lowercase(),
+        spki_sha256_hex: cleaned,
         ..empty_pairing()
     }
     .spki_sha256()

@@ -15,7 +15,7 @@ package org.countersign.android.push
  * "check pending requests", and forwards them to a [Listener].
  *
  * The server's wake-up is a data-only message `{"request_id": "<id>"}`
- * (server/src/push/fcm.rs). A message wakes the app only if it has a
+ * (docs/protocol.md §10). A message wakes the app only if it has a
  * well-formed `request_id`; every other field is dropped unread: a push never
  * carries codes, secrets or request details, and if a server ever sent them
  * they would go no further than this class. Nothing here logs.
@@ -45,7 +45,7 @@ class PushWakeups(private val listener: Listener) {
     private var lastToken: String? = null
 
     /**
-     * FCM issued [token]. Forwarded unless malformed (the server accepts 1–512
+     * FCM issued [token]. Forwarded unless malformed (docs/protocol.md: 1–512
      * of `A-Z a-z 0-9 : _ . -`) or identical to the last one forwarded.
      * Returns whether it was forwarded.
      */

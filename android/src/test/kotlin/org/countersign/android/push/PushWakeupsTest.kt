@@ -24,7 +24,7 @@ class PushWakeupsTest {
 
     @Test
     fun serverWakeupIsForwarded() {
-        // What server/src/push/fcm.rs sends: a 32-hex request id, nothing else.
+        // What the server sends (docs/protocol.md §10): a 32-hex request id, nothing else.
         val id = "0123456789abcdef0123456789abcdef"
         assertEquals(PushWakeups.Outcome.Woke(id), push.onMessage(mapOf("request_id" to id)))
         assertEquals(listOf(id), rec.pending)
