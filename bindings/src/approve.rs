@@ -258,7 +258,7 @@ impl Authenticator {
         invite: String,
         device: DeviceRegistration,
     ) -> Result<ServerPairing, AuthError> {
-        let now = self.clock.now_unix_s();
+        let now = self.now();
         Ok(
             core_approve::pair_with_invite(&self.vault, &invite, &device.into(), now)
                 .await?
@@ -275,7 +275,7 @@ impl Authenticator {
         password: String,
         device: DeviceRegistration,
     ) -> Result<ServerPairing, AuthError> {
-        let now = self.clock.now_unix_s();
+        let now = self.now();
         Ok(core_approve::pair_with_password(
             &self.vault,
             &url,
@@ -295,7 +295,7 @@ impl Authenticator {
         pairing_id: String,
         wait_s: u32,
     ) -> Result<Vec<SignInRequest>, AuthError> {
-        let now = self.clock.now_unix_s();
+        let now = self.now();
         Ok(
             core_approve::pending_requests(&self.vault, &pairing_id, u64::from(wait_s), now)
                 .await?
@@ -307,7 +307,7 @@ impl Authenticator {
 
     /// Checks every pairing once (call when the app opens or a push arrives).
     pub async fn check_pending(&self) -> Result<PendingCheck, AuthError> {
-        let now = self.clock.now_unix_s();
+        let now = self.now();
         let c = core_approve::check_all_pending(&self.vault, now).await?;
         Ok(PendingCheck {
             requests: c.requests.into_iter().map(Into::into).collect(),
@@ -330,7 +330,7 @@ impl Authenticator {
         decision: Decision,
         picked_number: u8,
     ) -> Result<RequestState, AuthError> {
-        let now = self.clock.now_unix_s();
+        let now = self.now();
         let req: core_approve::SignInRequest = request.into();
         Ok(
             core_approve::answer(&self.vault, &req, decision.into(), picked_number, now)
@@ -341,7 +341,7 @@ impl Authenticator {
 
     /// Unpairs (telling the server when reachable); returns whether the server confirmed.
     pub async fn unpair(&self, pairing_id: String) -> Result<bool, AuthError> {
-        let now = self.clock.now_unix_s();
+        let now = self.now();
         Ok(core_approve::unpair(&self.vault, &pairing_id, now).await?)
     }
 
@@ -351,7 +351,7 @@ impl Authenticator {
         pairing_id: String,
         push_token: String,
     ) -> Result<(), AuthError> {
-        let now = self.clock.now_unix_s();
+        let now = self.now();
         Ok(core_approve::update_push_token(&self.vault, &pairing_id, &push_token, now).await?)
     }
 }
@@ -389,7 +389,7 @@ impl Authenticator {
                         let me = me.clone();
                         let id = p.id.clone();
                         let task = tokio::spawn(async move {
-                            let now = me.clock.now_unix_s();
+                            let now = me.now();
                             core_approve::pending_requests(&me.vault, &id, 20, now).await
                         });
                         (p.id.clone(), task)

@@ -53,6 +53,25 @@ async fn off_thread<T: Send + 'static>(
     }
 }
 
+impl Authenticator {
+    /// The shell's clock; if it throws (it must not), the system clock.
+    pub(crate) fn now(&self) -> i64 {
+        now_from(self.clock.as_ref())
+    }
+}
+
+/// Reads a foreign clock without letting a thrown exception become a crash.
+pub(crate) fn now_from(clock: &dyn Clock) -> i64 {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| clock.now_unix_s())).unwrap_or_else(
+        |_| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0)
+        },
+    )
+}
+
 #[uniffi::export]
 impl Authenticator {
     /// Opens the vault at `path`, creating it (with a new key wrapped by
@@ -70,7 +89,7 @@ impl Authenticator {
                     reason: "vault path must be 1-4096 bytes".into(),
                 });
             }
-            let now = clock.now_unix_s();
+            let now = now_from(clock.as_ref());
             let protector = Arc::new(KeystoreProtector(keystore));
             let vault = Vault::open_or_create(std::path::Path::new(&path), protector, now)?;
             Ok(Arc::new(Self {
@@ -104,7 +123,7 @@ impl Authenticator {
     /// Failed attempts and current wait (works while locked).
     pub fn lockout_status(&self) -> Result<LockoutStatus, AuthError> {
         guard(|| {
-            let s = self.vault.lockout_status(self.clock.now_unix_s())?;
+            let s = self.vault.lockout_status(self.now())?;
             Ok(LockoutStatus {
                 failed_attempts: s.failed_attempts,
                 retry_after_s: s.retry_after_s,
@@ -114,39 +133,29 @@ impl Authenticator {
 
     /// The app went to the background.
     pub fn on_background(&self) {
-        self.vault.on_background(self.clock.now_unix_s());
+        let now = self.now();
+        self.vault.on_background(now);
     }
 
     /// The app came back; returns true if it locked (re-auth timeout passed).
     pub fn on_foreground(&self) -> bool {
-        self.vault.on_foreground(self.clock.now_unix_s())
+        let now = self.now();
+        self.vault.on_foreground(now)
     }
 
     /// Sets the first passcode (4–8 digits). Needs the vault unlocked.
     pub fn set_passcode(&self, passcode: String) -> Result<(), AuthError> {
-        guard(|| {
-            Ok(self
-                .vault
-                .set_passcode(&passcode, self.clock.now_unix_s())?)
-        })
+        guard(|| Ok(self.vault.set_passcode(&passcode, self.now())?))
     }
 
     /// Changes the passcode; the old one counts as an attempt.
     pub fn change_passcode(&self, old: String, new: String) -> Result<(), AuthError> {
-        guard(|| {
-            Ok(self
-                .vault
-                .change_passcode(&old, &new, self.clock.now_unix_s())?)
-        })
+        guard(|| Ok(self.vault.change_passcode(&old, &new, self.now())?))
     }
 
     /// Removes the passcode after checking it.
     pub fn remove_passcode(&self, current: String) -> Result<(), AuthError> {
-        guard(|| {
-            Ok(self
-                .vault
-                .remove_passcode(&current, self.clock.now_unix_s())?)
-        })
+        guard(|| Ok(self.vault.remove_passcode(&current, self.now())?))
     }
 
     /// All profiles in display order.
@@ -169,7 +178,7 @@ impl Authenticator {
     /// Adds what an `otpauth://` or `otpauth-migration://` URI (a scanned QR
     /// code) holds. Duplicates and unsupported entries are reported, not added.
     pub fn add_uri(&self, uri: String) -> Result<AddReport, AuthError> {
-        guard(|| Ok(self.vault.add_uri(&uri, self.clock.now_unix_s())?.into()))
+        guard(|| Ok(self.vault.add_uri(&uri, self.now())?.into()))
     }
 
     /// Adds a profile typed in by the user.
@@ -185,7 +194,7 @@ impl Authenticator {
                 counter: draft.counter,
             };
             let p = NewProfile::new(&draft.issuer, &draft.account, secret, params);
-            Ok(Profile::from(&self.vault.add(p, self.clock.now_unix_s())?))
+            Ok(Profile::from(&self.vault.add(p, self.now())?))
         })
     }
 
@@ -195,14 +204,14 @@ impl Authenticator {
             Ok(Profile::from(&self.vault.update(
                 &id,
                 change.into(),
-                self.clock.now_unix_s(),
+                self.now(),
             )?))
         })
     }
 
     /// Puts profiles in this order (every id exactly once).
     pub fn reorder(&self, ids: Vec<String>) -> Result<(), AuthError> {
-        guard(|| Ok(self.vault.reorder(&ids, self.clock.now_unix_s())?))
+        guard(|| Ok(self.vault.reorder(&ids, self.now())?))
     }
 
     /// Deletes a profile.
@@ -213,7 +222,7 @@ impl Authenticator {
     /// HOTP: advances the counter and returns the new code.
     pub fn next_hotp(&self, id: String) -> Result<OtpCode, AuthError> {
         guard(|| {
-            let now = self.clock.now_unix_s();
+            let now = self.now();
             let c = self.vault.hotp_advance(&id, now)?;
             Ok(OtpCode::new(id, c, 0))
         })
@@ -221,7 +230,7 @@ impl Authenticator {
 
     /// Every profile's current code (by the shell's clock plus the vault's offset).
     pub fn codes(&self) -> Result<Vec<OtpCode>, AuthError> {
-        self.codes_at(self.clock.now_unix_s())
+        self.codes_at(self.now())
     }
 
     /// Every profile's code at Unix time `unix_s`.
@@ -245,7 +254,7 @@ impl Authenticator {
             } else {
                 p.period
             };
-            let c = self.vault.next_code_at(&id, self.clock.now_unix_s())?;
+            let c = self.vault.next_code_at(&id, self.now())?;
             Ok(OtpCode::new(id, c, period))
         })
     }
@@ -318,21 +327,21 @@ impl Authenticator {
     /// wait is in force every attempt gets `LockedOut`.
     pub async fn unlock(&self, passcode: Option<String>) -> Result<(), AuthError> {
         let vault = self.vault.clone();
-        let now = self.clock.now_unix_s();
+        let now = self.now();
         off_thread(move || Ok(vault.unlock(passcode.as_deref(), now)?)).await
     }
 
     /// Unlocks through the biometric slot (the keystore shows the prompt).
     pub async fn unlock_with_biometrics(&self) -> Result<(), AuthError> {
         let vault = self.vault.clone();
-        let now = self.clock.now_unix_s();
+        let now = self.now();
         off_thread(move || Ok(vault.unlock_with_biometrics(now)?)).await
     }
 
     /// Adds biometric unlock (needs the vault unlocked).
     pub async fn enable_biometrics(&self) -> Result<(), AuthError> {
         let vault = self.vault.clone();
-        let now = self.clock.now_unix_s();
+        let now = self.now();
         off_thread(move || Ok(vault.enable_biometrics(now)?)).await
     }
 

@@ -1,6 +1,7 @@
 //! The clock the shells provide (tests inject a fixed one).
 
-/// Wall-clock time source.
+/// Wall-clock time source. Must not throw; if it does, the core falls back
+/// to the system clock.
 #[uniffi::export(with_foreign)]
 pub trait Clock: Send + Sync {
     /// Current Unix time in seconds.

@@ -80,12 +80,13 @@ pub enum AuthError {
         pairing_id: String,
     },
     /// The server refused (expired, already answered, rate limited, …).
-    #[error("server refused: {message} ({code})")]
+    #[error("server refused: {reason} ({code})")]
     Rejected {
-        /// Protocol error code.
+        /// Protocol error code (`docs/protocol.md` §13).
         code: String,
-        /// Server message.
-        message: String,
+        /// The server's message. (Not `message`: that clashes with
+        /// Kotlin's `Throwable.message`, uniffi-rs #1434.)
+        reason: String,
     },
     /// A bug (including a caught panic). Please report it.
     #[error("internal error: {reason}")]
@@ -112,7 +113,10 @@ impl From<AuthenticatorError> for AuthError {
             C::Network { reason } => Self::Network { reason },
             C::ServerKeyMismatch => Self::ServerKeyMismatch,
             C::PairingRevoked { pairing_id } => Self::PairingRevoked { pairing_id },
-            C::Rejected { code, message } => Self::Rejected { code, message },
+            C::Rejected { code, message } => Self::Rejected {
+                code,
+                reason: message,
+            },
             C::Internal { reason } => Self::Internal { reason },
         }
     }
@@ -139,8 +143,13 @@ pub enum KeystoreError {
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for KeystoreError {
+    /// An exception the keystore did not map to a `KeystoreError`: keep its
+    /// first line only (no foreign stack trace in user-visible text).
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        Self::Unavailable { reason: e.reason }
+        let first = e.reason.lines().next().unwrap_or("").trim();
+        Self::Unavailable {
+            reason: first.chars().take(200).collect(),
+        }
     }
 }
 

@@ -40,8 +40,8 @@ enum UserMessage {
             return "The server's identity does not match the one you paired with. Do not continue."
         case .PairingRevoked:
             return "The server removed this pairing. You can remove it here too."
-        case .Rejected(_, let message):
-            return "The server refused: \(message)"
+        case .Rejected(_, let reason):
+            return "The server refused: \(reason)"
         case .Internal:
             return "Something went wrong. Please report this bug."
         }

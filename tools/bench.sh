@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every benchmark behind docs/benchmarks.md (release builds; not part of
+# the test command). Run on an otherwise idle machine; results go to stdout
+# and to target/bench/*.txt.
+#
+# Usage: tools/bench.sh [core|ffi|approve|kotlin|size]...   (default: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p target/bench
+what=("$@")
+[ ${#what[@]} -eq 0 ] && what=(core ffi approve kotlin size)
+
+for w in "${what[@]}"; do
+  case "$w" in
+    core)
+      # OTP engine, vault operations and URI parsing (criterion). BENCH_DIR
+      # puts the benchmark vaults on the real disk (fsync included).
+      BENCH_DIR=/tmp cargo bench --locked -p countersign-core --bench core 2>&1 | tee target/bench/core.txt ;;
+    ffi)
+      # Rust side of the FFI comparison: the same calls the Kotlin bench makes.
+      cargo bench --locked -p countersign-ffi --bench ffi 2>&1 | tee target/bench/ffi-rust.txt ;;
+    approve)
+      # Approve round trip on loopback: sequential latency and 32 concurrent devices.
+      cargo run --locked --release -p countersign-tests --bin approve_bench -- 32 20 2>&1 | tee target/bench/approve.txt ;;
+    kotlin)
+      # Kotlin side of the FFI comparison, against the release library.
+      ./tools/kotlin-bench.sh 2>&1 | tee target/bench/ffi-kotlin.txt ;;
+    size)
+      # Stripped release library size (x86_64) and its largest contributors.
+      cargo build --locked --release -p countersign-ffi
+      ls -l target/release/libcountersign_ffi.so | tee target/bench/size.txt
+      if command -v cargo-bloat >/dev/null; then
+        cargo bloat --release -p countersign-ffi --lib --crates -n 15 2>&1 | tee -a target/bench/size.txt
+      else
+        echo "cargo-bloat not installed (cargo install cargo-bloat)" | tee -a target/bench/size.txt
+      fi ;;
+    *) echo "unknown benchmark $w" >&2; exit 2 ;;
+  esac
+done
