@@ -130,6 +130,28 @@ HINT
 fi
 lap compile
 
+# --- A real sign-in server for the approve-flow test ---------------------------
+step "sign-in server (target/debug/countersign-server on loopback)"
+cargo build --locked -q -p countersign-server
+srv_dir=$(mktemp -d)
+srv_log="$srv_dir/server.log"
+target/debug/countersign-server serve --data-dir "$srv_dir/data" --listen 127.0.0.1:0 --name "JVM NAS" \
+  >"$srv_log" 2>&1 &
+srv_pid=$!
+trap 'kill "$srv_pid" 2>/dev/null || true; rm -rf "$srv_dir"' EXIT
+srv_url=""
+for _ in $(seq 1 100); do
+  srv_url=$(sed -n 's/^  public URL: *//p' "$srv_log" | head -n1)
+  [ -n "$srv_url" ] && break
+  kill -0 "$srv_pid" 2>/dev/null || { cat "$srv_log" >&2; echo "server exited" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$srv_url" ] || { cat "$srv_log" >&2; echo "server did not start" >&2; exit 1; }
+export COUNTERSIGN_TEST_SERVER="$srv_url"
+export COUNTERSIGN_TEST_SERVER_DIR="$srv_dir/data"
+echo "    $srv_url (data: $COUNTERSIGN_TEST_SERVER_DIR)"
+lap server
+
 # --- Run ----------------------------------------------------------------------
 step "run (JUnit 4 via TestMain)"
 set +e

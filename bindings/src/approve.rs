@@ -116,8 +116,9 @@ pub struct SignInRequest {
     pub nonce: String,
     /// What to show.
     pub context: SignInContext,
-    /// Numbers to offer; the user picks the one the login screen shows.
-    pub choices: Vec<u8>,
+    /// Numbers to offer (10–99); the user picks the one the login screen
+    /// shows. (`u16`, not `u8`: a `Vec<u8>` would arrive as raw bytes.)
+    pub choices: Vec<u16>,
 }
 
 impl From<core_approve::SignInRequest> for SignInRequest {
@@ -136,7 +137,7 @@ impl From<core_approve::SignInRequest> for SignInRequest {
                 created_at: r.context.created_at,
                 expires_at: r.context.expires_at,
             },
-            choices: r.choices,
+            choices: r.choices.into_iter().map(u16::from).collect(),
         }
     }
 }
@@ -157,7 +158,12 @@ impl From<SignInRequest> for core_approve::SignInRequest {
                 created_at: r.context.created_at,
                 expires_at: r.context.expires_at,
             },
-            choices: r.choices,
+            // Out-of-range values cannot match a real choice; map them to 0.
+            choices: r
+                .choices
+                .into_iter()
+                .map(|c| u8::try_from(c).unwrap_or(0))
+                .collect(),
         }
     }
 }
@@ -328,9 +334,12 @@ impl Authenticator {
         &self,
         request: SignInRequest,
         decision: Decision,
-        picked_number: u8,
+        picked_number: u16,
     ) -> Result<RequestState, AuthError> {
         let now = self.now();
+        let picked_number = u8::try_from(picked_number).map_err(|_| AuthError::InvalidInput {
+            reason: "pick one of the numbers offered".into(),
+        })?;
         let req: core_approve::SignInRequest = request.into();
         Ok(
             core_approve::answer(&self.vault, &req, decision.into(), picked_number, now)

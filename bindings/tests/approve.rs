@@ -125,12 +125,12 @@ async fn pair_watch_approve_unpair_through_the_bindings() {
         .expect("listener got the request");
     assert_eq!(req.context.service, "FFI NAS");
     let state = auth
-        .answer(req.clone(), Decision::Approve, number)
+        .answer(req.clone(), Decision::Approve, u16::from(number))
         .await
         .unwrap();
     assert_eq!(state, RequestState::Approved);
     assert!(matches!(
-        auth.answer(req, Decision::Approve, number).await,
+        auth.answer(req, Decision::Approve, u16::from(number)).await,
         Err(AuthError::Rejected { ref code, .. }) if code == "already_answered"
     ));
     handle.cancel();
