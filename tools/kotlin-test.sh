@@ -71,7 +71,7 @@ mkdir -p "$out"
 rm -rf "$out/gen"
 mkdir -p "$out/gen"
 cp -R target/bindings/kotlin/. "$out/gen/"
-libdir="$root/target/debug"
+libdir="$root/${KT_LIBDIR:-target/debug}"
 [ -f "$libdir/libcountersign_ffi.so" ] || [ -f "$libdir/libcountersign_ffi.dylib" ] || {
   echo "no libcountersign_ffi in $libdir" >&2
   exit 1
@@ -155,7 +155,7 @@ lap server
 # --- Run ----------------------------------------------------------------------
 step "run (JUnit 4 via TestMain)"
 set +e
-java -Djna.library.path="$libdir" -cp "$cp_run" org.countersign.android.TestMain "$@"
+java -Djna.library.path="$libdir" -cp "$cp_run" "${KT_MAIN:-org.countersign.android.TestMain}" "$@"
 status=$?
 set -e
 lap tests
