@@ -302,19 +302,19 @@ impl Authenticator {
         wait_s: u32,
     ) -> Result<Vec<SignInRequest>, AuthError> {
         let now = self.now();
-        Ok(
-            core_approve::pending_requests(&self.vault, &pairing_id, u64::from(wait_s), now)
-                .await?
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-        )
+        Ok(self
+            .approver
+            .pending_requests(&pairing_id, u64::from(wait_s), now)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// Checks every pairing once (call when the app opens or a push arrives).
     pub async fn check_pending(&self) -> Result<PendingCheck, AuthError> {
         let now = self.now();
-        let c = core_approve::check_all_pending(&self.vault, now).await?;
+        let c = self.approver.check_all_pending(now).await?;
         Ok(PendingCheck {
             requests: c.requests.into_iter().map(Into::into).collect(),
             failures: c
@@ -341,17 +341,17 @@ impl Authenticator {
             reason: "pick one of the numbers offered".into(),
         })?;
         let req: core_approve::SignInRequest = request.into();
-        Ok(
-            core_approve::answer(&self.vault, &req, decision.into(), picked_number, now)
-                .await?
-                .into(),
-        )
+        Ok(self
+            .approver
+            .answer(&req, decision.into(), picked_number, now)
+            .await?
+            .into())
     }
 
     /// Unpairs (telling the server when reachable); returns whether the server confirmed.
     pub async fn unpair(&self, pairing_id: String) -> Result<bool, AuthError> {
         let now = self.now();
-        Ok(core_approve::unpair(&self.vault, &pairing_id, now).await?)
+        Ok(self.approver.unpair(&pairing_id, now).await?)
     }
 
     /// Registers a new push token with one pairing's server.
@@ -361,7 +361,10 @@ impl Authenticator {
         push_token: String,
     ) -> Result<(), AuthError> {
         let now = self.now();
-        Ok(core_approve::update_push_token(&self.vault, &pairing_id, &push_token, now).await?)
+        Ok(self
+            .approver
+            .update_push_token(&pairing_id, &push_token, now)
+            .await?)
     }
 }
 
@@ -399,7 +402,7 @@ impl Authenticator {
                         let id = p.id.clone();
                         let task = tokio::spawn(async move {
                             let now = me.now();
-                            core_approve::pending_requests(&me.vault, &id, 20, now).await
+                            me.approver.pending_requests(&id, 20, now).await
                         });
                         (p.id.clone(), task)
                     })

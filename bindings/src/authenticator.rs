@@ -25,6 +25,8 @@ use std::time::Duration;
 pub struct Authenticator {
     pub(crate) vault: Arc<Vault>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Approve client keeping one pinned connection per pairing.
+    pub(crate) approver: Arc<countersign_core::approve::Approver>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -91,9 +93,14 @@ impl Authenticator {
             }
             let now = now_from(clock.as_ref());
             let protector = Arc::new(KeystoreProtector(keystore));
-            let vault = Vault::open_or_create(std::path::Path::new(&path), protector, now)?;
+            let vault = Arc::new(Vault::open_or_create(
+                std::path::Path::new(&path),
+                protector,
+                now,
+            )?);
             Ok(Arc::new(Self {
-                vault: Arc::new(vault),
+                approver: Arc::new(countersign_core::approve::Approver::new(vault.clone())),
+                vault,
                 clock,
             }))
         })
@@ -104,9 +111,10 @@ impl Authenticator {
         self.vault.is_locked()
     }
 
-    /// Drops all keys and decrypted data from memory.
+    /// Drops all keys and decrypted data from memory (and open server connections).
     pub fn lock(&self) {
         self.vault.lock();
+        self.approver.forget_connections();
     }
 
     /// Which unlock methods are set up (works while locked).

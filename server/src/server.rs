@@ -323,8 +323,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
 
     let app = crate::api::router(Arc::clone(&shared));
     let handle = Handle::new();
-    let server = axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(rustls_config))
+    // TCP_NODELAY: without it, Nagle holds the response behind TLS 1.3's
+    // session tickets until the client's delayed ACK (~40 ms per new
+    // connection, measured in docs/benchmarks.md).
+    let acceptor =
+        axum_server::tls_rustls::RustlsAcceptor::new(RustlsConfig::from_config(rustls_config))
+            .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    let server = axum_server::from_tcp(listener)
         .map_err(|e| ServerError::io("listen", addr.to_string(), e))?
+        .acceptor(acceptor)
         .handle(handle.clone());
     let task = tokio::spawn(server.serve(app.into_make_service_with_connect_info::<SocketAddr>()));
     shared.log(format_args!(

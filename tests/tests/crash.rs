@@ -127,7 +127,7 @@ fn kill_nine_never_loses_an_acknowledged_write() {
             counter >= max_counter,
             "trial {trial}: counter {counter} < acknowledged {max_counter}"
         );
-        if present.len() >= 450 {
+        if present.len() >= 300 {
             // Stay under the 500-profile limit: clear out and keep going.
             for p in list.iter().filter(|p| p.issuer != "counter") {
                 v.remove(&p.id).unwrap();

@@ -18,6 +18,8 @@ const MAX_BODY: usize = 256 * 1024;
 /// A connection to one server.
 pub struct ServerConn {
     http: reqwest::Client,
+    /// Per-request timeout (long-polls add their wait to it).
+    timeout: Duration,
     verifier: Arc<PinVerifier>,
     urls: Vec<String>,
     /// `server_time` of the last answer, errors included.
@@ -54,6 +56,7 @@ impl ServerConn {
             .map_err(|reason| AuthenticatorError::Internal { reason })?;
         Ok(Self {
             http,
+            timeout,
             verifier,
             urls,
             last_server_time: std::sync::Mutex::new(None),
@@ -79,12 +82,36 @@ impl ServerConn {
         headers: &Headers,
         pairing_id: Option<&str>,
     ) -> Result<Answer<T>, AuthenticatorError> {
+        self.call_waiting(
+            method,
+            path_and_query,
+            body,
+            headers,
+            pairing_id,
+            Duration::ZERO,
+        )
+        .await
+    }
+
+    /// Like [`ServerConn::call`] for a long-poll: the timeout grows by `wait`.
+    pub async fn call_waiting<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+        headers: &Headers,
+        pairing_id: Option<&str>,
+        wait: Duration,
+    ) -> Result<Answer<T>, AuthenticatorError> {
         let mut last = AuthenticatorError::Network {
             reason: "no address tried".into(),
         };
         for base in &self.urls {
             let url = format!("{}{}", base.trim_end_matches('/'), path_and_query);
-            let mut req = self.http.request(method.clone(), &url);
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .timeout(self.timeout + wait);
             for (k, v) in headers {
                 req = req.header(*k, v);
             }

@@ -313,13 +313,41 @@ async fn pair(
     Ok(pairing)
 }
 
-fn conn_for(pairing: &Pairing, timeout: Duration) -> Result<ServerConn> {
+/// Pinned connections kept per pairing, so repeated calls reuse one TLS
+/// session instead of a handshake each (see [`Approver`]).
+#[derive(Default)]
+pub struct ConnCache(std::sync::Mutex<std::collections::HashMap<String, Arc<ServerConn>>>);
+
+fn conn_for(pairing: &Pairing, cache: Option<&ConnCache>) -> Result<Arc<ServerConn>> {
     let pin = pairing
         .spki_sha256()
         .ok_or_else(|| AuthenticatorError::Internal {
             reason: "stored pairing has no valid fingerprint".into(),
         })?;
-    ServerConn::new(pairing.urls.clone(), Pin::Key(pin), timeout)
+    // The key covers everything the connection is bound to.
+    let key = format!(
+        "{}|{}|{}",
+        pairing.id,
+        pairing.spki_sha256_hex,
+        pairing.urls.join(" ")
+    );
+    if let Some(c) = cache
+        .and_then(|c| c.0.lock().ok())
+        .and_then(|m| m.get(&key).cloned())
+    {
+        return Ok(c);
+    }
+    let conn = Arc::new(ServerConn::new(
+        pairing.urls.clone(),
+        Pin::Key(pin),
+        TIMEOUT,
+    )?);
+    if let Some(mut m) = cache.and_then(|c| c.0.lock().ok()) {
+        let prefix = format!("{}|", pairing.id);
+        m.retain(|k, _| !k.starts_with(&prefix));
+        m.insert(key, conn.clone());
+    }
+    Ok(conn)
 }
 
 async fn device_headers(
@@ -420,15 +448,32 @@ pub async fn pending_requests(
     wait_s: u64,
     now: i64,
 ) -> Result<Vec<SignInRequest>> {
+    pending_in(None, vault, pairing_id, wait_s, now).await
+}
+
+async fn pending_in(
+    cache: Option<&ConnCache>,
+    vault: &Arc<Vault>,
+    pairing_id: &str,
+    wait_s: u64,
+    now: i64,
+) -> Result<Vec<SignInRequest>> {
     let mut pairing = vault.pairing(pairing_id)?;
     let wait = wait_s.min(p::MAX_WAIT_S);
-    let conn = conn_for(&pairing, TIMEOUT + Duration::from_secs(wait))?;
+    let conn = conn_for(&pairing, cache)?;
     let pq = format!("/v1/device/requests?wait={wait}");
     let mut retried = false;
     let list = loop {
         let headers = device_headers(vault, &pairing, "GET", &pq, b"", now).await?;
         match conn
-            .call::<p::PendingList>(Method::GET, &pq, None, &headers, Some(&pairing.id))
+            .call_waiting::<p::PendingList>(
+                Method::GET,
+                &pq,
+                None,
+                &headers,
+                Some(&pairing.id),
+                Duration::from_secs(wait),
+            )
             .await
         {
             Ok(l) => break l,
@@ -450,9 +495,13 @@ pub async fn pending_requests(
 
 /// Checks every pairing once (when the app opens or a push arrives).
 pub async fn check_all_pending(vault: &Arc<Vault>, now: i64) -> Result<PendingCheck> {
+    check_in(None, vault, now).await
+}
+
+async fn check_in(cache: Option<&ConnCache>, vault: &Arc<Vault>, now: i64) -> Result<PendingCheck> {
     let mut out = PendingCheck::default();
     for pairing in vault.pairings()? {
-        match pending_requests(vault, &pairing.id, 0, now).await {
+        match pending_in(cache, vault, &pairing.id, 0, now).await {
             Ok(mut r) => out.requests.append(&mut r),
             Err(e) => out.failures.push((pairing.id.clone(), e)),
         }
@@ -538,8 +587,17 @@ pub async fn send_answer(
     answer: &SignedAnswer,
     now: i64,
 ) -> Result<RequestState> {
+    send_in(None, vault, answer, now).await
+}
+
+async fn send_in(
+    cache: Option<&ConnCache>,
+    vault: &Arc<Vault>,
+    answer: &SignedAnswer,
+    now: i64,
+) -> Result<RequestState> {
     let pairing = vault.pairing(&answer.pairing_id)?;
-    let conn = conn_for(&pairing, TIMEOUT)?;
+    let conn = conn_for(&pairing, cache)?;
     send_on(vault, &conn, &pairing, answer, now).await
 }
 
@@ -552,9 +610,20 @@ pub async fn answer(
     picked_number: u8,
     now: i64,
 ) -> Result<RequestState> {
+    answer_in(None, vault, req, decision, picked_number, now).await
+}
+
+async fn answer_in(
+    cache: Option<&ConnCache>,
+    vault: &Arc<Vault>,
+    req: &SignInRequest,
+    decision: Decision,
+    picked_number: u8,
+    now: i64,
+) -> Result<RequestState> {
     let signed = sign_answer(vault, req, decision, picked_number, now).await?;
     let pairing = vault.pairing(&req.pairing_id)?;
-    let conn = conn_for(&pairing, TIMEOUT)?;
+    let conn = conn_for(&pairing, cache)?;
     match send_on(vault, &conn, &pairing, &signed, now).await {
         Err(e) if learned_skew(vault, &pairing, &conn, &e, now) => {
             let signed = sign_answer(vault, req, decision, picked_number, now).await?;
@@ -588,8 +657,17 @@ async fn send_on(
 /// Unpairs: tells the server (best effort), then deletes the pairing and its
 /// key locally. Returns whether the server confirmed.
 pub async fn unpair(vault: &Arc<Vault>, pairing_id: &str, now: i64) -> Result<bool> {
+    unpair_in(None, vault, pairing_id, now).await
+}
+
+async fn unpair_in(
+    cache: Option<&ConnCache>,
+    vault: &Arc<Vault>,
+    pairing_id: &str,
+    now: i64,
+) -> Result<bool> {
     let pairing = vault.pairing(pairing_id)?;
-    let told = match conn_for(&pairing, TIMEOUT) {
+    let told = match conn_for(&pairing, cache) {
         Ok(conn) => {
             let headers = device_headers(vault, &pairing, "DELETE", "/v1/device", b"", now).await?;
             match conn
@@ -620,6 +698,16 @@ pub async fn update_push_token(
     push_token: &str,
     now: i64,
 ) -> Result<()> {
+    push_token_in(None, vault, pairing_id, push_token, now).await
+}
+
+async fn push_token_in(
+    cache: Option<&ConnCache>,
+    vault: &Arc<Vault>,
+    pairing_id: &str,
+    push_token: &str,
+    now: i64,
+) -> Result<()> {
     if push_token.len() > 512 {
         return Err(AuthenticatorError::InvalidInput {
             reason: "push token is too long".into(),
@@ -634,7 +722,7 @@ pub async fn update_push_token(
     })?;
     let headers =
         device_headers(vault, &pairing, "PUT", "/v1/device/push-token", &body, now).await?;
-    let conn = conn_for(&pairing, TIMEOUT)?;
+    let conn = conn_for(&pairing, cache)?;
     let r = conn
         .call::<serde_json::Value>(
             Method::PUT,
@@ -648,4 +736,89 @@ pub async fn update_push_token(
     let mut p2 = pairing;
     p2.push_token = push_token.to_owned();
     vault.update_pairing(p2)
+}
+
+/// The Approve client for one vault, keeping one pinned connection per
+/// pairing so repeated calls reuse a TLS session (a phone app, the CLI's
+/// long-running commands, benchmarks). The free functions of this module do
+/// the same without keeping connections.
+pub struct Approver {
+    vault: Arc<Vault>,
+    conns: ConnCache,
+}
+
+impl Approver {
+    /// A client for `vault`.
+    pub fn new(vault: Arc<Vault>) -> Self {
+        Self {
+            vault,
+            conns: ConnCache::default(),
+        }
+    }
+
+    /// The vault.
+    pub fn vault(&self) -> &Arc<Vault> {
+        &self.vault
+    }
+
+    /// Drops kept connections (e.g. when the vault locks).
+    pub fn forget_connections(&self) {
+        if let Ok(mut m) = self.conns.0.lock() {
+            m.clear();
+        }
+    }
+
+    /// See [`pending_requests`].
+    pub async fn pending_requests(
+        &self,
+        pairing_id: &str,
+        wait_s: u64,
+        now: i64,
+    ) -> Result<Vec<SignInRequest>> {
+        pending_in(Some(&self.conns), &self.vault, pairing_id, wait_s, now).await
+    }
+
+    /// See [`check_all_pending`].
+    pub async fn check_all_pending(&self, now: i64) -> Result<PendingCheck> {
+        check_in(Some(&self.conns), &self.vault, now).await
+    }
+
+    /// See [`answer`].
+    pub async fn answer(
+        &self,
+        req: &SignInRequest,
+        decision: Decision,
+        picked_number: u8,
+        now: i64,
+    ) -> Result<RequestState> {
+        answer_in(
+            Some(&self.conns),
+            &self.vault,
+            req,
+            decision,
+            picked_number,
+            now,
+        )
+        .await
+    }
+
+    /// See [`send_answer`].
+    pub async fn send_answer(&self, answer: &SignedAnswer, now: i64) -> Result<RequestState> {
+        send_in(Some(&self.conns), &self.vault, answer, now).await
+    }
+
+    /// See [`unpair`].
+    pub async fn unpair(&self, pairing_id: &str, now: i64) -> Result<bool> {
+        unpair_in(Some(&self.conns), &self.vault, pairing_id, now).await
+    }
+
+    /// See [`update_push_token`].
+    pub async fn update_push_token(
+        &self,
+        pairing_id: &str,
+        push_token: &str,
+        now: i64,
+    ) -> Result<()> {
+        push_token_in(Some(&self.conns), &self.vault, pairing_id, push_token, now).await
+    }
 }

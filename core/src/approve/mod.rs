@@ -16,7 +16,7 @@ pub mod protocol;
 
 pub use flows::{
     answer, check_all_pending, fetch_server_identity, pair_with_invite, pair_with_password,
-    pending_requests, send_answer, sign_answer, unpair, update_push_token, DeviceInfo,
-    PendingCheck, ServerIdentity, SignInRequest, SignedAnswer,
+    pending_requests, send_answer, sign_answer, unpair, update_push_token, Approver, ConnCache,
+    DeviceInfo, PendingCheck, ServerIdentity, SignInRequest, SignedAnswer,
 };
 pub use protocol::{Decision, RequestState, SignInContext};

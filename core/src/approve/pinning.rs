@@ -144,6 +144,7 @@ pub fn client(
     let client = reqwest::Client::builder()
         .use_preconfigured_tls(config)
         .timeout(timeout)
+        .pool_idle_timeout(std::time::Duration::from_secs(60))
         .connect_timeout(std::time::Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?;

@@ -6,6 +6,8 @@
 //! request; passwordless account, so no Argon2 in the path) → the device
 //! fetches pending requests (device-authenticated GET) → signs the answer
 //! with its P-256 key → the server verifies and commits the state change.
+//! Each device keeps its pinned connection (`Approver`), as the app does;
+//! the login side reuses one client.
 //! Server and devices run in one process on the same 2 cores; results are
 //! printed as a Markdown table for `docs/benchmarks.md`.
 
@@ -34,7 +36,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 }
 
 struct Device {
-    vault: Arc<Vault>,
+    client: approve::Approver,
     pairing: String,
     user: String,
 }
@@ -100,7 +102,7 @@ async fn main() {
                 .await
                 .expect("pair");
         devs.push(Device {
-            vault,
+            client: approve::Approver::new(vault),
             pairing: p.id,
             user,
         });
@@ -118,14 +120,28 @@ async fn main() {
             .await
             .expect("start json");
         let number = started["number"].as_u64().expect("number") as u8;
-        let req = approve::pending_requests(&d.vault, &d.pairing, 0, now())
+        let t1 = t.elapsed();
+        let req = d
+            .client
+            .pending_requests(&d.pairing, 0, now())
             .await
             .expect("pending")
             .pop()
             .expect("one request");
-        let state = approve::answer(&d.vault, &req, Decision::Approve, number, now())
+        let t2 = t.elapsed();
+        let state = d
+            .client
+            .answer(&req, Decision::Approve, number, now())
             .await
             .expect("answer");
+        if std::env::var_os("APPROVE_BENCH_STEPS").is_some() {
+            eprintln!(
+                "start {:?} pending {:?} answer {:?}",
+                t1,
+                t2 - t1,
+                t.elapsed() - t2
+            );
+        }
         assert_eq!(state, RequestState::Approved);
         t.elapsed()
     }

@@ -47,6 +47,12 @@ fn main() {
             Ok(_) => {
                 let _ = writeln!(out, "ack add {i}");
             }
+            // Full vault: a clean stop (the test clears it between trials).
+            Err(countersign_core::AuthenticatorError::LimitReached { .. }) => {
+                let _ = writeln!(out, "full");
+                let _ = out.flush();
+                std::process::exit(0);
+            }
             Err(e) => {
                 eprintln!("add {i} failed: {e}");
                 std::process::exit(4);
