@@ -122,7 +122,7 @@ impl ServerCertVerifier for PinVerifier {
     }
 }
 
-/// An HTTPS client bound to one pin (ring provider, TLS 1.2/1.3, HTTP/2 or 1.1).
+/// An HTTPS client bound to one pin (ring provider, TLS 1.2/1.3, HTTP/1.1).
 pub fn client(
     pin: Pin,
     timeout: std::time::Duration,
@@ -140,7 +140,9 @@ pub fn client(
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone())
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // HTTP/1.1 with keep-alive: small JSON calls gain nothing from HTTP/2,
+    // and leaving h2 out keeps the phone library smaller.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let client = reqwest::Client::builder()
         .use_preconfigured_tls(config)
         .timeout(timeout)
