@@ -29,11 +29,9 @@ for w in "${what[@]}"; do
       # Stripped release library size (x86_64) and its largest contributors.
       cargo build --locked --release -p countersign-ffi
       ls -l target/release/libcountersign_ffi.so | tee target/bench/size.txt
-      if command -v cargo-bloat >/dev/null; then
-        cargo bloat --release -p countersign-ffi --lib --crates -n 15 2>&1 | tee -a target/bench/size.txt
-      else
-        echo "cargo-bloat not installed (cargo install cargo-bloat)" | tee -a target/bench/size.txt
-      fi ;;
+      # cargo-bloat refuses multi-crate-type packages; same idea from nm.
+      cargo build --locked --profile release-debug -p countersign-ffi
+      python3 tools/size-by-crate.py target/release-debug/libcountersign_ffi.so 16 | tee -a target/bench/size.txt ;;
     *) echo "unknown benchmark $w" >&2; exit 2 ;;
   esac
 done
