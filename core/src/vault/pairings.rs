@@ -7,7 +7,7 @@
 
 use super::crypto::{aad, ct_eq, Purpose};
 use super::manifest::Digests;
-use super::{commit_with_manifest, State, Unlocked, Vault};
+use super::{commit_with_manifest, Unlocked, Vault};
 use crate::error::{AuthenticatorError, VaultError};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
@@ -127,29 +127,14 @@ impl Unlocked {
 }
 
 impl Vault {
-    fn with_pairings<T>(
-        &self,
-        f: impl FnOnce(&mut Unlocked, &rusqlite::Connection, &[u8; 16]) -> Result<T, VaultError>,
-    ) -> Result<T> {
-        let mut s = self.state().map_err(AuthenticatorError::from)?;
-        let State {
-            conn,
-            unlocked,
-            vault_id,
-            ..
-        } = &mut *s;
-        let u = unlocked.as_mut().ok_or(AuthenticatorError::VaultLocked)?;
-        f(u, conn, vault_id).map_err(Into::into)
-    }
-
     /// All pairings, oldest first.
     pub fn pairings(&self) -> Result<Vec<Pairing>> {
-        self.with_pairings(|u, _, _| Ok(u.pairings.clone()))
+        self.with_unlocked(|u, _, _| Ok(u.pairings.clone()))
     }
 
     /// One pairing.
     pub fn pairing(&self, id: &str) -> Result<Pairing> {
-        self.with_pairings(|u, _, _| {
+        self.with_unlocked(|u, _, _| {
             u.pairings
                 .iter()
                 .find(|p| p.id == id)
@@ -160,7 +145,7 @@ impl Vault {
 
     /// Stores a new pairing. At most [`MAX_PAIRINGS`]; one per server account.
     pub fn add_pairing(&self, p: Pairing) -> Result<()> {
-        self.with_pairings(|u, conn, vid| {
+        self.with_unlocked(|u, conn, vid| {
             if let Some(q) = u
                 .pairings
                 .iter()
@@ -185,7 +170,7 @@ impl Vault {
 
     /// Room for another pairing? (Checked before creating keys on the server.)
     pub fn can_add_pairing(&self, server_id: &str, account: &str) -> Result<()> {
-        self.with_pairings(|u, _, _| {
+        self.with_unlocked(|u, _, _| {
             if let Some(q) = u
                 .pairings
                 .iter()
@@ -205,7 +190,7 @@ impl Vault {
 
     /// Replaces a stored pairing (same id).
     pub fn update_pairing(&self, p: Pairing) -> Result<()> {
-        self.with_pairings(|u, conn, vid| {
+        self.with_unlocked(|u, conn, vid| {
             if !u.pairings.iter().any(|q| q.id == p.id) {
                 return Err(VaultError::NotFound);
             }
@@ -215,7 +200,7 @@ impl Vault {
 
     /// Deletes a pairing (its signing key is deleted by the caller).
     pub fn remove_pairing(&self, id: &str) -> Result<()> {
-        self.with_pairings(|u, conn, vid| {
+        self.with_unlocked(|u, conn, vid| {
             if !u.pairings.iter().any(|q| q.id == id) {
                 return Err(VaultError::NotFound);
             }

@@ -243,7 +243,7 @@ fn materialize(p: NewProfile, id: String, sort_order: i64, now: i64) -> Profile 
 }
 
 impl Vault {
-    fn with_unlocked<T>(
+    pub(super) fn with_unlocked<T>(
         &self,
         f: impl FnOnce(&mut Unlocked, &rusqlite::Connection, &[u8; 16]) -> Result<T, VaultError>,
     ) -> Result<T> {
