@@ -23,3 +23,5 @@ pub use profile::{NewProfile, Profile};
 pub use secret::SecretBytes;
 pub use vault::{KeyProtector, ProtectorError, Settings, SoftwareKeyProtector, Vault};
 pub mod approve;
+pub mod backup;
+pub mod import;

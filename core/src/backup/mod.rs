@@ -1,0 +1,1 @@
+//! Encrypted backup files (issue 6; in progress).

@@ -1,0 +1,1 @@
+//! Importers of other authenticators' exports (issue 6; in progress).
