@@ -26,10 +26,18 @@ pub struct Cli {
 pub enum Command {
     /// Add accounts from an otpauth:// or otpauth-migration:// URI ("-": one URI per line from stdin).
     Add(AddArgs),
-    /// Import a text file of URIs (one per line; otpauth:// and otpauth-migration://, all batches).
+    /// Import another authenticator's export: a text file of otpauth:// and
+    /// otpauth-migration:// URIs, Aegis, 2FAS, andOTP, Bitwarden, FreeOTP+ or
+    /// Ente Auth (plain text). Encrypted exports ask for their password.
     Import {
         /// The file.
         file: PathBuf,
+        /// Source format (default: detected from the content).
+        #[arg(long, default_value = "auto", value_parser = ["auto", "otpauth", "aegis", "2fas", "andotp", "bitwarden", "freeotp-plus", "ente"])]
+        format: String,
+        /// Read the export's password from stdin (after the passcode line, if any).
+        #[arg(long)]
+        password_stdin: bool,
     },
     /// Show current codes.
     Codes {
@@ -125,6 +133,12 @@ pub enum Command {
     },
     /// Walk through Approve sign-in end to end against a temporary local server.
     Demo,
+    /// Encrypted backup files: create one, or merge one into the vault.
+    Backup {
+        /// create or restore.
+        #[command(subcommand)]
+        action: crate::backup_cmd::BackupAction,
+    },
 }
 
 /// `pair` arguments.

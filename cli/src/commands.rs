@@ -40,11 +40,18 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 add_texts(&vault, a.uri.as_deref().into_iter(), &mut out)
             }
         }
-        Command::Import { file } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
-            add_texts(&vault, text.lines(), &mut out)
-        }
+        Command::Import {
+            file,
+            format,
+            password_stdin,
+        } => import_file(
+            &vault,
+            &file,
+            &format,
+            password_stdin,
+            &mut passcodes,
+            &mut out,
+        ),
         Command::Codes { query, at, json } => codes(
             &vault,
             query.as_deref(),
@@ -121,6 +128,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             number,
         } => crate::approve_cmd::answer(&vault, &request_id, decision, number, &mut out),
         Command::Unpair { id } => crate::approve_cmd::unpair(&vault, &id, &mut out),
+        Command::Backup { action } => {
+            crate::backup_cmd::run(&vault, action, &mut passcodes, &mut out)
+        }
         Command::Demo => Ok(()),
         Command::Passcode { .. } => Ok(()),
     }
@@ -145,6 +155,98 @@ fn resolve(vault: &Vault, id: &str) -> Result<Profile, Failure> {
         (Some(_), Some(_)) => Err(Failure::new(format!("id prefix {id} is ambiguous"))),
         (None, _) => Err(Failure::new(format!("no profile with id {id}"))),
     }
+}
+
+/// `import FILE`: detects (or takes) the format, asks for the export's
+/// password when it is encrypted, and adds everything in one transaction.
+/// Plain URI lists keep the `add` behaviour (unparseable lines are skipped).
+fn import_file(
+    vault: &Vault,
+    file: &std::path::Path,
+    format: &str,
+    password_stdin: bool,
+    passcodes: &mut PasscodeSource,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    use countersign_core::import::{self, ImportFormat, MAX_IMPORT_BYTES};
+    let cannot_read =
+        |e: std::io::Error| Failure::new(format!("cannot read {}: {e}", file.display()));
+    let len = std::fs::metadata(file).map_err(cannot_read)?.len();
+    if len > MAX_IMPORT_BYTES as u64 {
+        return Err(Failure::new(format!(
+            "{} is too large to be an export ({len} bytes; the limit is {MAX_IMPORT_BYTES})",
+            file.display()
+        )));
+    }
+    let bytes = std::fs::read(file).map_err(cannot_read)?;
+    let requested = ImportFormat::from_name(format)
+        .ok_or_else(|| Failure::new(format!("unknown import format {format}")))?;
+    let fmt = ImportFormat::resolve(requested, &bytes);
+    let text_list = matches!(
+        fmt,
+        ImportFormat::Auto | ImportFormat::OtpauthList | ImportFormat::GoogleMigration
+    ) && matches!(requested, ImportFormat::Auto | ImportFormat::OtpauthList);
+    if text_list {
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            let t = text.trim_start();
+            if !t.starts_with('{') && !t.starts_with('[') {
+                return add_texts(vault, text.lines(), out);
+            }
+        }
+    }
+    // An empty stdin gives no password, so the core says one is required.
+    let password = if !fmt.is_encrypted() {
+        None
+    } else if password_stdin {
+        match passcodes.next_stdin_line() {
+            Some(p) => Some(p),
+            None if passcodes.uses_stdin() => None,
+            None => {
+                let mut line = zeroize::Zeroizing::new(String::new());
+                let n = std::io::stdin().lock().read_line(&mut line)?;
+                (n > 0).then(|| {
+                    zeroize::Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned())
+                })
+            }
+        }
+    } else {
+        Some(zeroize::Zeroizing::new(
+            rpassword::prompt_password(format!("Password for the {} export: ", fmt.description()))
+                .map_err(|e| {
+                    Failure::new(format!(
+                        "cannot read the password ({e}); use --password-stdin"
+                    ))
+                })?,
+        ))
+    };
+    let result = import::parse(&bytes, fmt, password.as_deref().map(String::as_str))?;
+    let from = result.format.description();
+    let total = result.entries.len();
+    let AddReport { added, skipped } = vault.add_results(result.entries, now())?;
+    for p in &added {
+        writeln!(out, "added {} {}", short(&p.id), p.display_name())?;
+    }
+    for s in &skipped {
+        eprintln!("countersign: skipped entry {}: {}", s.index + 1, s.error);
+    }
+    if added.is_empty() && total > 0 {
+        let all_dupes = skipped
+            .iter()
+            .all(|s| matches!(s.error, AuthenticatorError::Duplicate { .. }));
+        return Err(Failure::new(if all_dupes {
+            format!("nothing added from {from}: all {total} entries are already in the vault")
+        } else {
+            format!(
+                "nothing added from {from}: {} entries skipped",
+                skipped.len()
+            )
+        }));
+    }
+    writeln!(out, "imported {} from {from}", added.len())?;
+    if !skipped.is_empty() {
+        writeln!(out, "skipped {}", skipped.len())?;
+    }
+    Ok(())
 }
 
 /// Adds every URI in `texts` (blank lines and `#` comments skipped) in one

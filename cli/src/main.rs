@@ -7,6 +7,7 @@
 
 mod approve_cmd;
 mod args;
+mod backup_cmd;
 mod commands;
 mod demo;
 mod session;
