@@ -83,12 +83,9 @@ pub enum Command {
         #[command(subcommand)]
         action: PasscodeAction,
     },
-    /// Export every profile (contains secrets).
-    Export {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = ExportFormat::Otpauth)]
-        format: ExportFormat,
-    },
+    /// Export every profile (contains secrets): otpauth:// URIs, Google
+    /// Authenticator migration QR codes, or an encrypted backup file.
+    Export(ExportArgs),
     /// Show a profile's QR code in the terminal (contains its secret).
     Qr {
         /// Profile id (or a unique prefix).
@@ -199,9 +196,51 @@ pub enum PasscodeAction {
     Remove,
 }
 
+/// `export` arguments.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Otpauth)]
+    pub format: ExportFormat,
+    /// google-qr: directory for the image files (default: show the QR codes
+    /// in the terminal); backup: the backup file (required).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// google-qr with --out: image file type.
+    #[arg(long, value_enum, default_value_t = QrImageFormat::Png)]
+    pub image: QrImageFormat,
+    /// backup: read the backup password from stdin (after the passcode line, if any).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
 /// Export formats.
-#[derive(ValueEnum, Clone, Copy, Debug)]
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
     /// otpauth:// URIs, one per line.
     Otpauth,
+    /// Google Authenticator migration QR codes (otpauth-migration://, ten
+    /// accounts per code); accounts the format cannot carry are listed.
+    GoogleQr,
+    /// Our encrypted backup file (as `backup create`).
+    Backup,
+}
+
+/// Image file types for `export --format google-qr --out DIR`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QrImageFormat {
+    /// PNG images.
+    Png,
+    /// SVG images.
+    Svg,
+}
+
+impl QrImageFormat {
+    /// File extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            QrImageFormat::Png => "png",
+            QrImageFormat::Svg => "svg",
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! One function per subcommand, each using only the core's public API.
 
-use crate::args::{Cli, Command, ExportFormat, PasscodeAction};
+use crate::args::{Cli, Command, PasscodeAction};
 use crate::session::{self, now, PasscodeSource};
 use crate::Failure;
 use countersign_core::vault::{AddReport, ProfileUpdate};
@@ -93,26 +93,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             writeln!(out, "removed {} {}", short(&p.id), p.display_name())?;
             Ok(())
         }
-        Command::Export { format } => match format {
-            ExportFormat::Otpauth => {
-                for uri in vault.export_uris()? {
-                    writeln!(out, "{}", &*uri)?;
-                }
-                Ok(())
-            }
-        },
+        Command::Export(a) => crate::export_cmd::run(&vault, a, &mut passcodes, &mut out),
         Command::Qr { id } => {
             let p = resolve(&vault, &id)?;
             let uri = vault.export_uri(&p.id)?;
-            let qr =
-                qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M)
-                    .map_err(|e| Failure::new(format!("cannot make a QR code: {e}")))?;
-            let art = qr
-                .render::<qrcode::render::unicode::Dense1x2>()
-                .dark_color(qrcode::render::unicode::Dense1x2::Light)
-                .light_color(qrcode::render::unicode::Dense1x2::Dark)
-                .quiet_zone(true)
-                .build();
+            let art = crate::export_cmd::terminal_qr(uri.as_bytes())?;
             writeln!(out, "{art}\n{}", p.display_name())?;
             Ok(())
         }

@@ -10,6 +10,7 @@ mod args;
 mod backup_cmd;
 mod commands;
 mod demo;
+mod export_cmd;
 mod session;
 mod watch;
 

@@ -136,5 +136,60 @@ fn parse(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, codes, vault_ops, parse);
+/// Password of the encrypted Aegis fixture (see `src/import/aegis.rs` tests).
+const AEGIS_PASSWORD: &str = "correct horse battery staple";
+const BACKUP_PASSWORD: &str = "a long backup password";
+
+fn import_backup(c: &mut Criterion) {
+    use countersign_core::backup::{self, KdfParams};
+    use countersign_core::import::{self, ImportFormat};
+    let aegis = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/import/testdata/aegis_encrypted.json"
+    ))
+    .unwrap();
+    let mut grp = c.benchmark_group("import_backup");
+    // Dominated by the vault's scrypt (N = 2^15): few, slow iterations.
+    grp.sample_size(10);
+    grp.bench_function("aegis_encrypted_import", |b| {
+        b.iter(|| {
+            import::parse(
+                black_box(&aegis),
+                ImportFormat::AegisEncrypted,
+                Some(AEGIS_PASSWORD),
+            )
+            .unwrap()
+        })
+    });
+
+    // The backup figures exclude the KDF: the cheapest parameters the format
+    // accepts leave encoding, sealing, parsing and the vault transaction.
+    let dir =
+        tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| ".".into())).unwrap();
+    let v = vault_in(dir.path(), 500);
+    let kdf = KdfParams::insecure_for_tests();
+    grp.sample_size(20);
+    grp.bench_function("backup_create_500_excl_kdf", |b| {
+        b.iter(|| {
+            backup::create_backup_with_kdf(&v, BACKUP_PASSWORD, false, false, T, kdf).unwrap()
+        })
+    });
+    let (bytes, _) =
+        backup::create_backup_with_kdf(&v, BACKUP_PASSWORD, false, false, T, kdf).unwrap();
+    grp.bench_function("backup_restore_500_excl_kdf", |b| {
+        b.iter_batched(
+            || vault_in(dir.path(), 0),
+            |fresh| {
+                let contents = backup::read_backup(black_box(&bytes), BACKUP_PASSWORD).unwrap();
+                let report = backup::restore_into(&fresh, contents, T).unwrap();
+                assert_eq!(report.added.len(), 500);
+                fresh
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    grp.finish();
+}
+
+criterion_group!(benches, codes, vault_ops, parse, import_backup);
 criterion_main!(benches);

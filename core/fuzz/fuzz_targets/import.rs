@@ -1,0 +1,60 @@
+//! Fuzzes the importers of other authenticators' exports: arbitrary bytes go
+//! to `detect` and to `parse` as every `ImportFormat`, without a password
+//! and with one. Nothing may panic; errors are fine.
+//!
+//! Encrypted formats run their real KDFs (scrypt, PBKDF2) once the input
+//! names valid parameters; the importers cap them, so such inputs are slow
+//! but bounded (run with a generous `-timeout`, see docs/otpauth.md).
+
+#![no_main]
+
+use countersign_core::import::{detect, parse, ImportFormat};
+use libfuzzer_sys::fuzz_target;
+
+/// Every format, including `Auto` (parse detects) and the ones recognised
+/// but not supported yet.
+const FORMATS: [ImportFormat; 14] = [
+    ImportFormat::Auto,
+    ImportFormat::OtpauthList,
+    ImportFormat::GoogleMigration,
+    ImportFormat::AegisPlain,
+    ImportFormat::AegisEncrypted,
+    ImportFormat::TwoFas,
+    ImportFormat::TwoFasEncrypted,
+    ImportFormat::AndOtp,
+    ImportFormat::AndOtpEncrypted,
+    ImportFormat::Bitwarden,
+    ImportFormat::FreeOtpPlus,
+    ImportFormat::Ente,
+    ImportFormat::EnteEncrypted,
+    ImportFormat::Raivo,
+];
+
+fuzz_target!(|data: &[u8]| {
+    let detected = detect(data);
+    // Keeps FORMATS complete: a new variant fails to compile here.
+    match detected {
+        ImportFormat::Auto
+        | ImportFormat::OtpauthList
+        | ImportFormat::GoogleMigration
+        | ImportFormat::AegisPlain
+        | ImportFormat::AegisEncrypted
+        | ImportFormat::TwoFas
+        | ImportFormat::TwoFasEncrypted
+        | ImportFormat::AndOtp
+        | ImportFormat::AndOtpEncrypted
+        | ImportFormat::Bitwarden
+        | ImportFormat::FreeOtpPlus
+        | ImportFormat::Ente
+        | ImportFormat::EnteEncrypted
+        | ImportFormat::Raivo => {}
+    }
+    for format in FORMATS {
+        for password in [None, Some("password")] {
+            if let Ok(result) = parse(data, format, password) {
+                // Whatever was accepted is well-formed enough to count.
+                let _ = result.entries.len();
+            }
+        }
+    }
+});
