@@ -64,14 +64,8 @@ impl Authenticator {
 
 /// Reads a foreign clock without letting a thrown exception become a crash.
 pub(crate) fn now_from(clock: &dyn Clock) -> i64 {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| clock.now_unix_s())).unwrap_or_else(
-        |_| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0)
-        },
-    )
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| clock.now_unix_s()))
+        .unwrap_or_else(|_| crate::clock::SystemClock.now_unix_s())
 }
 
 #[uniffi::export]

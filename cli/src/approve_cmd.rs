@@ -4,6 +4,7 @@
 //! current-thread tokio runtime and prints the result.
 
 use crate::args::{DecisionArg, PairArgs};
+use crate::commands::{find_by_id, Lookup};
 use crate::session::{now, PasscodeSource};
 use crate::Failure;
 use countersign_core::approve::{self, Decision, DeviceInfo, SignInRequest};
@@ -240,18 +241,12 @@ pub fn answer(
 ) -> Result<(), Failure> {
     let rt = rt()?;
     let list = fetch(vault, &rt, 0)?;
-    let mut hits = list
-        .into_iter()
-        .filter(|r| r.request_id.starts_with(request_id));
-    let req = match (hits.next(), hits.next()) {
-        (Some(r), None) => r,
-        (Some(_), Some(_)) => return Err(Failure::new("request id prefix is ambiguous")),
-        (None, _) => {
-            return Err(Failure::new(format!(
-                "no pending request {request_id} (answered or expired?)"
-            )))
-        }
-    };
+    let req = find_by_id(list, request_id, |r| &r.request_id).map_err(|e| match e {
+        Lookup::Missing => Failure::new(format!(
+            "no pending request {request_id} (answered or expired?)"
+        )),
+        Lookup::Ambiguous => Failure::new("request id prefix is ambiguous"),
+    })?;
     let (d, n) = match decision {
         DecisionArg::Approve => (
             Decision::Approve,
@@ -269,15 +264,10 @@ pub fn answer(
 
 /// `unpair`.
 pub fn unpair(vault: &Arc<Vault>, id: &str, out: &mut impl Write) -> Result<(), Failure> {
-    let list = vault.pairings()?;
-    let mut hits = list
-        .iter()
-        .filter(|p| p.id.starts_with(id) && id.len() >= 4 || p.id == id);
-    let p = match (hits.next(), hits.next()) {
-        (Some(p), None) => p.clone(),
-        (Some(_), Some(_)) => return Err(Failure::new("pairing id prefix is ambiguous")),
-        (None, _) => return Err(Failure::new(format!("no pairing {id}"))),
-    };
+    let p = find_by_id(vault.pairings()?, id, |p| &p.id).map_err(|e| match e {
+        Lookup::Missing => Failure::new(format!("no pairing {id}")),
+        Lookup::Ambiguous => Failure::new("pairing id prefix is ambiguous"),
+    })?;
     let told = rt()?.block_on(approve::unpair(vault, &p.id, now()))?;
     writeln!(
         out,

@@ -125,21 +125,40 @@ fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
+/// Why [`find_by_id`] found nothing.
+pub enum Lookup {
+    /// No item has that id or prefix.
+    Missing,
+    /// The prefix matches several items.
+    Ambiguous,
+}
+
+/// The item whose id is `id`, or whose id starts with `id` when `id` has at
+/// least 4 characters and only one item matches (the README's rule for
+/// every id the CLI takes).
+pub fn find_by_id<T>(items: Vec<T>, id: &str, id_of: impl Fn(&T) -> &str) -> Result<T, Lookup> {
+    let mut prefixed = Vec::new();
+    for item in items {
+        if id_of(&item) == id {
+            return Ok(item);
+        }
+        if id.len() >= 4 && id_of(&item).starts_with(id) {
+            prefixed.push(item);
+        }
+    }
+    match prefixed.len() {
+        0 => Err(Lookup::Missing),
+        1 => prefixed.pop().ok_or(Lookup::Missing),
+        _ => Err(Lookup::Ambiguous),
+    }
+}
+
 /// Finds a profile by full id or unique prefix (at least 4 characters).
 fn resolve(vault: &Vault, id: &str) -> Result<Profile, Failure> {
-    let all = vault.list()?;
-    if let Some(p) = all.iter().find(|p| p.id == id) {
-        return Ok(p.clone());
-    }
-    if id.len() < 4 {
-        return Err(Failure::new(format!("no profile with id {id}")));
-    }
-    let mut hits = all.into_iter().filter(|p| p.id.starts_with(id));
-    match (hits.next(), hits.next()) {
-        (Some(p), None) => Ok(p),
-        (Some(_), Some(_)) => Err(Failure::new(format!("id prefix {id} is ambiguous"))),
-        (None, _) => Err(Failure::new(format!("no profile with id {id}"))),
-    }
+    find_by_id(vault.list()?, id, |p| &p.id).map_err(|e| match e {
+        Lookup::Missing => Failure::new(format!("no profile with id {id}")),
+        Lookup::Ambiguous => Failure::new(format!("id prefix {id} is ambiguous")),
+    })
 }
 
 /// `import FILE`: detects (or takes) the format, asks for the export's

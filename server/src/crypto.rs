@@ -32,16 +32,8 @@ pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], ServerError> {
     Ok(out)
 }
 
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
-}
+/// Lowercase hex (the core's encoder).
+pub(crate) use countersign_core::vault::hex;
 
 /// A random id: 16 bytes as 32 lowercase hex characters.
 pub(crate) fn random_id() -> Result<String, ServerError> {

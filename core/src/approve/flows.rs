@@ -73,10 +73,6 @@ pub struct PendingCheck {
     pub failures: Vec<(String, AuthenticatorError)>,
 }
 
-fn hex(b: &[u8]) -> String {
-    crate::vault::hex(b)
-}
-
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
@@ -97,7 +93,10 @@ fn key_alias(server_id: &str) -> Result<String> {
         .filter(|c| c.is_ascii_alphanumeric())
         .take(32)
         .collect();
-    Ok(format!("countersign.device.{sid}.{}", hex(&r)))
+    Ok(format!(
+        "countersign.device.{sid}.{}",
+        crate::vault::hex(&r)
+    ))
 }
 
 fn check_device(d: &DeviceInfo) -> Result<()> {
@@ -131,7 +130,7 @@ pub async fn fetch_server_identity(url: &str) -> Result<ServerIdentity> {
     Ok(ServerIdentity {
         server_id: info.body.server_id,
         server_name: info.body.server_name,
-        spki_sha256_hex: hex(&key),
+        spki_sha256_hex: crate::vault::hex(&key),
         server_time: info.body.server_time,
     })
 }
@@ -178,16 +177,12 @@ pub async fn pair_with_password(
     let cleaned: String = confirmed_spki_sha256_hex
         .chars()
         .filter(|c| *c != ':' && !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    let pin = Pairing {
-        spki_sha256_hex: cleaned,
-        ..empty_pairing()
-    }
-    .spki_sha256()
-    .ok_or_else(|| AuthenticatorError::InvalidInput {
-        reason: "fingerprint must be 64 hex characters".into(),
-    })?;
+        .collect();
+    let pin: [u8; 32] = crate::vault::unhex(&cleaned)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| AuthenticatorError::InvalidInput {
+            reason: "fingerprint must be 64 hex characters".into(),
+        })?;
     let conn = ServerConn::new(
         vec![url.trim_end_matches('/').to_owned()],
         Pin::Key(pin),
@@ -211,22 +206,6 @@ pub async fn pair_with_password(
         now,
     )
     .await
-}
-
-fn empty_pairing() -> Pairing {
-    Pairing {
-        id: String::new(),
-        server_id: String::new(),
-        server_name: String::new(),
-        urls: Vec::new(),
-        spki_sha256_hex: String::new(),
-        account: String::new(),
-        device_id: String::new(),
-        key_alias: String::new(),
-        created_at: 0,
-        clock_offset_s: 0,
-        push_token: String::new(),
-    }
 }
 
 enum Credential {
@@ -298,7 +277,7 @@ async fn pair(
         server_id: r.server_id,
         server_name: r.server_name,
         urls,
-        spki_sha256_hex: hex(&pin),
+        spki_sha256_hex: crate::vault::hex(&pin),
         account: r.account,
         device_id: r.device_id,
         key_alias: alias.clone(),

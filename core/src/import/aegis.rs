@@ -15,8 +15,8 @@
 //! `hotp` and `steam` import; `yandex` and `motp` are per-entry errors.
 
 use super::{
-    aes_gcm_open, algorithm, base32_secret, base64_decode, corrupted, hex_decode, invalid, json,
-    map_entries, otp_type, password_required, str_field, uint_field, wrong_password, Entry,
+    aes_gcm_open, algorithm, base32_secret, base64_decode, corrupted, invalid, json, map_entries,
+    otp_type, password_required, str_field, uint_field, wrong_password, Entry,
 };
 use crate::error::AuthenticatorError;
 use crate::profile::NewProfile;
@@ -68,8 +68,8 @@ pub fn parse(
 }
 
 fn nonce_tag(params: &Value) -> Option<(Vec<u8>, Vec<u8>)> {
-    let nonce = hex_decode(params.get("nonce")?.as_str()?)?;
-    let tag = hex_decode(params.get("tag")?.as_str()?)?;
+    let nonce = crate::vault::unhex(params.get("nonce")?.as_str()?)?;
+    let tag = crate::vault::unhex(params.get("tag")?.as_str()?)?;
     (nonce.len() == 12 && tag.len() == 16).then_some((nonce, tag))
 }
 
@@ -116,8 +116,8 @@ fn slot_key(slot: &Value, password: &str) -> Option<Zeroizing<Vec<u8>>> {
         return None;
     }
     let log_n = u8::try_from(n.trailing_zeros()).ok()?;
-    let salt = hex_decode(slot.get("salt")?.as_str()?)?;
-    let mut wrapped = hex_decode(slot.get("key")?.as_str()?)?;
+    let salt = crate::vault::unhex(slot.get("salt")?.as_str()?)?;
+    let mut wrapped = crate::vault::unhex(slot.get("key")?.as_str()?)?;
     let (nonce, tag) = nonce_tag(slot.get("key_params")?)?;
     let params = scrypt::Params::new(log_n, r, p, 32).ok()?;
     let mut kek = Zeroizing::new([0u8; 32]);

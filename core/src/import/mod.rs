@@ -365,21 +365,6 @@ impl ClassifyName for serde_json::Error {
     }
 }
 
-/// Lower-case hex to bytes; `None` when malformed.
-pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.as_bytes();
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    s.chunks(2)
-        .map(|p| {
-            let hi = (*p.first()? as char).to_digit(16)?;
-            let lo = (*p.get(1)? as char).to_digit(16)?;
-            u8::try_from(hi * 16 + lo).ok()
-        })
-        .collect()
-}
-
 /// AES-256-GCM open of `ciphertext || tag`; `None` on any failure (bad key
 /// or nonce length, authentication failure).
 pub(crate) fn aes_gcm_open(
@@ -612,10 +597,10 @@ mod tests {
 
     #[test]
     fn hex_and_algorithms() {
-        assert_eq!(hex_decode("00ff10"), Some(vec![0, 255, 16]));
-        assert_eq!(hex_decode("0"), None);
-        assert_eq!(hex_decode("zz"), None);
-        assert_eq!(hex_decode("é1"), None);
+        assert_eq!(crate::vault::unhex("00ff10"), Some(vec![0, 255, 16]));
+        assert_eq!(crate::vault::unhex("0"), None);
+        assert_eq!(crate::vault::unhex("zz"), None);
+        assert_eq!(crate::vault::unhex("é1"), None);
         assert_eq!(algorithm("HmacSHA256"), Ok(Algorithm::Sha256));
         assert_eq!(algorithm("sha512"), Ok(Algorithm::Sha512));
         assert!(algorithm("MD5").is_err());

@@ -81,6 +81,21 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// Hex (either case) to bytes; `None` on odd length or a non-hex character.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s = s.as_bytes();
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    s.chunks(2)
+        .map(|p| {
+            let hi = (*p.first()? as char).to_digit(16)?;
+            let lo = (*p.get(1)? as char).to_digit(16)?;
+            u8::try_from(hi * 16 + lo).ok()
+        })
+        .collect()
+}
+
 /// Builds the AAD for a blob.
 pub fn aad(purpose: Purpose, record: &str, vault_id: &[u8; VAULT_ID_LEN]) -> Vec<u8> {
     let p = purpose.label();

@@ -31,6 +31,11 @@ pub fn hex(bytes: &[u8]) -> String {
     crypto::hex(bytes)
 }
 
+/// Hex (either case) to bytes; `None` when malformed.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    crypto::unhex(s)
+}
+
 /// A fresh random id (32 hex characters) from the OS random source.
 pub fn random_hex_id() -> Result<String, AuthenticatorError> {
     crypto::random_id().map_err(Into::into)

@@ -49,16 +49,7 @@ pub struct Pairing {
 impl Pairing {
     /// The pinned fingerprint as bytes.
     pub fn spki_sha256(&self) -> Option<[u8; 32]> {
-        let h = self.spki_sha256_hex.as_bytes();
-        if h.len() != 64 {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        for (i, pair) in h.chunks(2).enumerate() {
-            let s = std::str::from_utf8(pair).ok()?;
-            out[i] = u8::from_str_radix(s, 16).ok()?;
-        }
-        Some(out)
+        super::crypto::unhex(&self.spki_sha256_hex)?.try_into().ok()
     }
 }
 
