@@ -659,6 +659,59 @@ fn write_verifier(s: &mut State, new: Option<&str>) -> Result<(), VaultError> {
     res
 }
 
+/// A table of sealed `(id, payload)` rows covered by the manifest.
+#[derive(Clone, Copy)]
+enum RowTable {
+    Profiles,
+    Pairings,
+}
+
+impl Unlocked {
+    /// Upserts sealed rows and deletes `removed` ids of `table` in one
+    /// transaction with the manifest. The in-memory digests describe the new
+    /// rows only if it commits; callers update their own caches afterwards.
+    fn commit_rows(
+        &mut self,
+        conn: &Connection,
+        table: RowTable,
+        rows: &[(&str, Vec<u8>)],
+        removed: &[String],
+    ) -> Result<(), VaultError> {
+        let (name, digests) = match table {
+            RowTable::Profiles => ("profiles", &mut self.digests.profiles),
+            RowTable::Pairings => ("pairings", &mut self.digests.pairings),
+        };
+        let saved = digests.clone();
+        for (id, blob) in rows {
+            digests.insert((*id).to_owned(), Digests::of(blob));
+        }
+        for id in removed {
+            digests.remove(id);
+        }
+        let res = commit_with_manifest(conn, self, |tx| {
+            let mut up = tx.prepare_cached(&format!(
+                "INSERT INTO {name} (id, payload) VALUES (?1, ?2)
+                 ON CONFLICT(id) DO UPDATE SET payload = excluded.payload"
+            ))?;
+            for (id, blob) in rows {
+                up.execute(params![id, blob])?;
+            }
+            let mut del = tx.prepare_cached(&format!("DELETE FROM {name} WHERE id = ?1"))?;
+            for id in removed {
+                del.execute(params![id])?;
+            }
+            Ok(())
+        });
+        if res.is_err() {
+            match table {
+                RowTable::Profiles => self.digests.profiles = saved,
+                RowTable::Pairings => self.digests.pairings = saved,
+            }
+        }
+        res
+    }
+}
+
 /// Runs `f` and the manifest update in one transaction, bumping the
 /// generation only if it commits. `u.digests` must already describe the
 /// state after `f`.

@@ -6,10 +6,8 @@
 //! sealed like profiles (purpose `pairing`) and covered by the manifest.
 
 use super::crypto::{aad, ct_eq, Purpose};
-use super::manifest::Digests;
-use super::{commit_with_manifest, Unlocked, Vault};
+use super::{RowTable, Unlocked, Vault};
 use crate::error::{AuthenticatorError, VaultError};
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 type Result<T, E = AuthenticatorError> = std::result::Result<T, E>;
@@ -70,40 +68,18 @@ impl Unlocked {
         changed: Vec<Pairing>,
         removed: &[String],
     ) -> Result<(), VaultError> {
-        let mut blobs = Vec::with_capacity(changed.len());
+        let mut rows = Vec::with_capacity(changed.len());
         for p in &changed {
             let json = zeroize::Zeroizing::new(
                 serde_json::to_vec(p).map_err(|e| VaultError::Invalid(e.to_string()))?,
             );
-            blobs.push(
+            rows.push((
+                p.id.as_str(),
                 self.key
                     .seal(&aad(Purpose::Pairing, &p.id, vault_id), &json)?,
-            );
+            ));
         }
-        let saved = self.digests.pairings.clone();
-        for (p, b) in changed.iter().zip(&blobs) {
-            self.digests.pairings.insert(p.id.clone(), Digests::of(b));
-        }
-        for id in removed {
-            self.digests.pairings.remove(id);
-        }
-        let res = commit_with_manifest(conn, self, |tx| {
-            for (p, b) in changed.iter().zip(&blobs) {
-                tx.execute(
-                    "INSERT INTO pairings (id, payload) VALUES (?1, ?2)
-                     ON CONFLICT(id) DO UPDATE SET payload = excluded.payload",
-                    params![p.id, b],
-                )?;
-            }
-            for id in removed {
-                tx.execute("DELETE FROM pairings WHERE id = ?1", params![id])?;
-            }
-            Ok(())
-        });
-        if let Err(e) = res {
-            self.digests.pairings = saved;
-            return Err(e);
-        }
+        self.commit_rows(conn, RowTable::Pairings, &rows, removed)?;
         self.pairings.retain(|p| !removed.contains(&p.id));
         for p in changed {
             match self.pairings.iter_mut().find(|q| q.id == p.id) {

@@ -6,13 +6,11 @@
 //! first; memory is updated only after the commit succeeded.
 
 use super::crypto::{aad, random_id, Purpose};
-use super::manifest::Digests;
-use super::{commit_with_manifest, record, State, Unlocked, Vault};
+use super::{record, RowTable, State, Unlocked, Vault};
 use crate::error::{AuthenticatorError, VaultError};
 use crate::otp::{Code, Generator, OtpType};
 use crate::profile::{NewProfile, Profile, MAX_TEXT_BYTES};
 use crate::uri;
-use rusqlite::params;
 use zeroize::Zeroizing;
 
 type Result<T, E = AuthenticatorError> = std::result::Result<T, E>;
@@ -165,47 +163,25 @@ impl Unlocked {
         changed: Vec<Profile>,
         removed: &[String],
     ) -> Result<(), VaultError> {
-        let mut blobs = Vec::with_capacity(changed.len());
+        let mut rows = Vec::with_capacity(changed.len());
         for p in &changed {
-            blobs.push(self.seal_profile(vault_id, p)?);
+            rows.push((p.id.as_str(), self.seal_profile(vault_id, p)?));
         }
-        let saved = self.digests.profiles.clone();
-        for (p, b) in changed.iter().zip(&blobs) {
-            self.digests.profiles.insert(p.id.clone(), Digests::of(b));
-        }
-        for id in removed {
-            self.digests.profiles.remove(id);
-        }
-        let res = commit_with_manifest(conn, self, |tx| {
-            let mut up = tx.prepare_cached(
-                "INSERT INTO profiles (id, payload) VALUES (?1, ?2)
-                 ON CONFLICT(id) DO UPDATE SET payload = excluded.payload",
-            )?;
-            for (p, b) in changed.iter().zip(&blobs) {
-                up.execute(params![p.id, b])?;
-            }
-            let mut del = tx.prepare_cached("DELETE FROM profiles WHERE id = ?1")?;
-            for id in removed {
-                del.execute(params![id])?;
-            }
-            Ok(())
-        });
-        if let Err(e) = res {
-            self.digests.profiles = saved;
-            return Err(e);
-        }
-        self.entries.retain(|e| !removed.contains(&e.profile.id));
+        self.commit_rows(conn, RowTable::Profiles, &rows, removed)?;
+        let removed: std::collections::HashSet<&str> = removed.iter().map(String::as_str).collect();
+        self.entries
+            .retain(|e| !removed.contains(e.profile.id.as_str()));
+        let mut fresh: std::collections::HashMap<String, Entry> =
+            std::collections::HashMap::with_capacity(changed.len());
         for p in changed {
-            let entry = Entry::new(p)?;
-            match self
-                .entries
-                .iter_mut()
-                .find(|e| e.profile.id == entry.profile.id)
-            {
-                Some(slot) => *slot = entry,
-                None => self.entries.push(entry),
+            fresh.insert(p.id.clone(), Entry::new(p)?);
+        }
+        for slot in self.entries.iter_mut() {
+            if let Some(e) = fresh.remove(&slot.profile.id) {
+                *slot = e;
             }
         }
+        self.entries.extend(fresh.into_values());
         sort_entries(&mut self.entries);
         Ok(())
     }
