@@ -2,32 +2,11 @@
 //! These use the real (64 MiB) KDF, so each command takes a moment.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_countersign");
+mod common;
+use common::run;
+
 const PW: &str = "a long backup password";
-
-fn run(vault: &Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .arg("--vault")
-        .arg(vault)
-        .args(args)
-        .env_remove("COUNTERSIGN_VAULT")
-        .env_remove("COUNTERSIGN_PASSCODE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
 
 fn ok(vault: &Path, args: &[&str], stdin: &str) -> String {
     let o = run(vault, args, stdin);

@@ -1,9 +1,11 @@
 //! The CLI contract (README "CLI"): run the real binary on real vault files.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_countersign");
+mod common;
+use common::BIN;
+
 /// RFC 6238 SHA1 seed "12345678901234567890" in base32.
 const RFC_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
@@ -19,22 +21,7 @@ fn env() -> Env {
 }
 
 fn run_in(vault: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    use std::io::Write;
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--vault").arg(vault).args(args);
-    cmd.env_remove("COUNTERSIGN_VAULT")
-        .env_remove("COUNTERSIGN_PASSCODE");
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    {
-        let mut si = child.stdin.take().unwrap();
-        if let Some(s) = stdin {
-            si.write_all(s.as_bytes()).unwrap();
-        }
-    }
-    child.wait_with_output().unwrap()
+    common::run(vault, args, stdin.unwrap_or(""))
 }
 
 impl Env {

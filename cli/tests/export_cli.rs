@@ -5,37 +5,13 @@ use countersign_core::uri::parse_migration;
 use countersign_core::SecretBytes;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_countersign");
+mod common;
+use common::{err, run};
+
 /// A fixed time for comparing codes between vaults.
 const AT: &str = "1700000000";
-
-fn run(vault: &Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .arg("--vault")
-        .arg(vault)
-        .args(args)
-        .env_remove("COUNTERSIGN_VAULT")
-        .env_remove("COUNTERSIGN_PASSCODE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn ok(vault: &Path, args: &[&str], stdin: &str) -> Output {
     let o = run(vault, args, stdin);

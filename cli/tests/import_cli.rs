@@ -2,9 +2,10 @@
 //! binary on the core's fixtures (`core/src/import/testdata/`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_countersign");
+mod common;
+use common::{err, out, run};
+
 /// Password of the encrypted fixtures' Aegis vault.
 const AEGIS_PASSWORD: &str = "correct horse battery staple";
 
@@ -12,36 +13,6 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../core/src/import/testdata")
         .join(name)
-}
-
-fn run(vault: &Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .arg("--vault")
-        .arg(vault)
-        .args(args)
-        .env_remove("COUNTERSIGN_VAULT")
-        .env_remove("COUNTERSIGN_PASSCODE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn count(vault: &Path, passcode: &str) -> usize {
