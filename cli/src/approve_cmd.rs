@@ -4,7 +4,7 @@
 //! current-thread tokio runtime and prints the result.
 
 use crate::args::{DecisionArg, PairArgs};
-use crate::commands::{find_by_id, Lookup};
+use crate::commands::{find_by_id, print_json, Lookup};
 use crate::session::{now, PasscodeSource};
 use crate::Failure;
 use countersign_core::approve::{self, Decision, DeviceInfo, SignInRequest};
@@ -128,11 +128,7 @@ pub fn pairings(vault: &Arc<Vault>, as_json: bool, out: &mut impl Write) -> Resu
                        "clock_offset_s": p.clock_offset_s})
             })
             .collect();
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&arr).map_err(|e| Failure::new(e.to_string()))?
-        )?;
+        print_json(out, &arr)?;
         return Ok(());
     }
     if list.is_empty() {
@@ -199,11 +195,7 @@ pub fn requests(
                        "choices": r.choices})
             })
             .collect();
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&arr).map_err(|e| Failure::new(e.to_string()))?
-        )?;
+        print_json(out, &arr)?;
         return Ok(());
     }
     if list.is_empty() {

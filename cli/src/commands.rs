@@ -125,6 +125,13 @@ fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
+/// Prints a JSON array, pretty-printed, as the `--json` options do.
+pub fn print_json(out: &mut impl Write, items: &[serde_json::Value]) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(items).map_err(|e| Failure::new(e.to_string()))?;
+    writeln!(out, "{text}")?;
+    Ok(())
+}
+
 /// Why [`find_by_id`] found nothing.
 pub enum Lookup {
     /// No item has that id or prefix.
@@ -391,11 +398,7 @@ fn codes(
                 v
             })
             .collect();
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&arr).map_err(|e| Failure::new(e.to_string()))?
-        )?;
+        print_json(out, &arr)?;
         return Ok(());
     }
     if rows.is_empty() {
@@ -438,11 +441,7 @@ fn list(vault: &Vault, as_json: bool, out: &mut impl Write) -> Result<(), Failur
     let profiles = vault.list()?;
     if as_json {
         let arr: Vec<_> = profiles.iter().map(profile_json).collect();
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&arr).map_err(|e| Failure::new(e.to_string()))?
-        )?;
+        print_json(out, &arr)?;
         return Ok(());
     }
     for p in profiles {
