@@ -51,8 +51,9 @@ fi
 
 lib=libcountersign_ffi.a
 for t in "${targets[@]}"; do
-  echo "==> cargo build -p countersign-ffi --target $t ($profile)"
-  cargo build --locked -p countersign-ffi --profile "$profile" --target "$t"
+  # Only the static library: one output type lets LTO drop the most.
+  echo "==> cargo rustc -p countersign-ffi --crate-type staticlib --target $t ($profile)"
+  cargo rustc --locked -p countersign-ffi --lib --crate-type staticlib --profile "$profile" --target "$t"
 done
 
 # Swift bindings, generated in library mode from a host build of the same
