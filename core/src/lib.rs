@@ -25,3 +25,4 @@ pub use vault::{KeyProtector, ProtectorError, Settings, SoftwareKeyProtector, Va
 pub mod approve;
 pub mod backup;
 pub mod import;
+pub mod sync;
