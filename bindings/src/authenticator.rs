@@ -11,8 +11,8 @@ use crate::guard::{guard, panic_text};
 use crate::keystore::{KeystoreProtector, PlatformKeystore};
 use crate::listener::CodeListener;
 use crate::records::{
-    AddReport, LockoutStatus, OtpCode, Profile, ProfileChange, ProfileDraft, UnlockMethods,
-    VaultSettings,
+    AddReport, AutoBackupInfo, LockoutStatus, OtpCode, Profile, ProfileChange, ProfileDraft,
+    UnlockMethods, VaultSettings,
 };
 use crate::runtime::runtime;
 use crate::task::TaskHandle;
@@ -27,6 +27,10 @@ pub struct Authenticator {
     pub(crate) clock: Arc<dyn Clock>,
     /// Approve client keeping one pinned connection per pairing.
     pub(crate) approver: Arc<countersign_core::approve::Approver>,
+    /// The vault file (automatic backups keep their state beside it).
+    pub(crate) path: std::path::PathBuf,
+    /// The shell's keystore, as the core sees it.
+    pub(crate) protector: Arc<KeystoreProtector>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -89,13 +93,15 @@ impl Authenticator {
             let protector = Arc::new(KeystoreProtector(keystore));
             let vault = Arc::new(Vault::open_or_create(
                 std::path::Path::new(&path),
-                protector,
+                protector.clone(),
                 now,
             )?);
             Ok(Arc::new(Self {
                 approver: Arc::new(countersign_core::approve::Approver::new(vault.clone())),
                 vault,
                 clock,
+                path: std::path::PathBuf::from(path),
+                protector,
             }))
         })
     }
@@ -219,6 +225,29 @@ impl Authenticator {
     /// Deletes a profile.
     pub fn remove_profile(&self, id: String) -> Result<(), AuthError> {
         guard(|| Ok(self.vault.remove(&id)?))
+    }
+
+    /// Where automatic backups go and which exist (newest first), or `None`
+    /// when they are off.
+    pub fn auto_backup_status(&self) -> Result<Option<AutoBackupInfo>, AuthError> {
+        guard(|| {
+            Ok(
+                countersign_core::backup::auto::status(&self.path)?.map(|s| AutoBackupInfo {
+                    dir: s.dir.to_string_lossy().into_owned(),
+                    keep: s.keep,
+                    files: s
+                        .files
+                        .iter()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .collect(),
+                }),
+            )
+        })
+    }
+
+    /// Turns automatic backups off (the files stay); `false` if they were off.
+    pub fn disable_auto_backup(&self) -> Result<bool, AuthError> {
+        guard(|| Ok(countersign_core::backup::auto::disable(&self.path)?))
     }
 
     /// HOTP: advances the counter and returns the new code.
@@ -351,6 +380,58 @@ impl Authenticator {
     pub async fn disable_biometrics(&self) -> Result<(), AuthError> {
         let vault = self.vault.clone();
         off_thread(move || Ok(vault.disable_biometrics()?)).await
+    }
+
+    /// Turns automatic local backups on: after every change (when the shell
+    /// calls [`Authenticator::run_auto_backup`]) a new encrypted backup goes
+    /// to the folder `dir`, opened with `password` (at least 8 characters),
+    /// keeping the newest `keep` (1–100). Writes the first one now and
+    /// returns its path. Slow (one Argon2id derivation).
+    pub async fn enable_auto_backup(
+        &self,
+        dir: String,
+        password: String,
+        keep: u32,
+    ) -> Result<String, AuthError> {
+        let (vault, path, protector) = (
+            self.vault.clone(),
+            self.path.clone(),
+            self.protector.clone(),
+        );
+        let now = self.now();
+        off_thread(move || {
+            let password = zeroize::Zeroizing::new(password);
+            let file = countersign_core::backup::auto::enable(
+                &vault,
+                &path,
+                protector.as_ref(),
+                std::path::Path::new(&dir),
+                &password,
+                keep,
+                now,
+            )?;
+            Ok(file.to_string_lossy().into_owned())
+        })
+        .await
+    }
+
+    /// Writes an automatic backup if they are on and the vault changed
+    /// since the last one; returns the new file's path. Shells call this
+    /// after every change (it returns at once when nothing changed).
+    pub async fn run_auto_backup(&self) -> Result<Option<String>, AuthError> {
+        let (vault, path, protector) = (
+            self.vault.clone(),
+            self.path.clone(),
+            self.protector.clone(),
+        );
+        let now = self.now();
+        off_thread(move || {
+            Ok(
+                countersign_core::backup::auto::run(&vault, &path, protector.as_ref(), now)?
+                    .map(|p| p.to_string_lossy().into_owned()),
+            )
+        })
+        .await
     }
 }
 

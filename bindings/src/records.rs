@@ -293,3 +293,14 @@ impl From<core::vault::AddReport> for AddReport {
         }
     }
 }
+
+/// Automatic local backups: where they go and what exists.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AutoBackupInfo {
+    /// The folder.
+    pub dir: String,
+    /// How many are kept.
+    pub keep: u32,
+    /// Existing automatic backups, newest first.
+    pub files: Vec<String>,
+}

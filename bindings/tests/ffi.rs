@@ -320,3 +320,43 @@ fn software_keystore_signs_p256() {
     );
     assert!(ks.sign("../etc/passwd".into(), b"x".to_vec()).is_err());
 }
+
+#[test]
+fn automatic_backups_through_the_bindings() {
+    let f = fixture();
+    let rt = rt();
+    rt.block_on(f.auth.unlock(None)).unwrap();
+    assert_eq!(f.auth.auto_backup_status().unwrap(), None);
+    let dir = f._dir.path().join("auto").to_string_lossy().into_owned();
+    // Bad input is a typed error and turns nothing on.
+    assert!(matches!(
+        rt.block_on(f.auth.enable_auto_backup(dir.clone(), "short".into(), 3)),
+        Err(AuthError::InvalidInput { .. })
+    ));
+    assert_eq!(f.auth.auto_backup_status().unwrap(), None);
+    let first = rt
+        .block_on(
+            f.auth
+                .enable_auto_backup(dir.clone(), "backup-password".into(), 2),
+        )
+        .unwrap();
+    assert!(first.starts_with(&dir));
+    // Nothing changed: nothing written. A change: one more file.
+    assert_eq!(rt.block_on(f.auth.run_auto_backup()).unwrap(), None);
+    f.auth
+        .add_uri(format!("otpauth://totp/ACME:a?secret={RFC_SECRET}"))
+        .unwrap();
+    let second = rt.block_on(f.auth.run_auto_backup()).unwrap().unwrap();
+    let status = f.auth.auto_backup_status().unwrap().unwrap();
+    assert_eq!(
+        (status.keep, status.files.clone()),
+        (2, vec![second.clone(), first])
+    );
+    // The newest opens with the password and holds the profile.
+    let contents =
+        countersign_core::backup::read_backup(&std::fs::read(&second).unwrap(), "backup-password")
+            .unwrap();
+    assert_eq!(contents.profiles.len(), 1);
+    assert!(f.auth.disable_auto_backup().unwrap());
+    assert!(!f.auth.disable_auto_backup().unwrap());
+}

@@ -44,11 +44,37 @@ pub enum BackupAction {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Automatic backups after every change, keeping the newest N.
+    #[command(subcommand)]
+    Auto(AutoAction),
 }
 
-/// Runs one backup action on an unlocked vault.
+/// `backup auto` actions.
+#[derive(Subcommand, Debug)]
+pub enum AutoAction {
+    /// Turn automatic backups on: after every change a new encrypted backup
+    /// goes to DIR (opened with the backup password); the oldest beyond
+    /// --keep are deleted. Writes the first one now.
+    Enable {
+        /// Folder for the backups (created if missing).
+        dir: PathBuf,
+        /// How many to keep (1–100).
+        #[arg(long, default_value_t = backup::auto::DEFAULT_KEEP)]
+        keep: u32,
+        /// Read the backup password from stdin (after the passcode line, if any).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Show where automatic backups go and which exist.
+    Status,
+    /// Turn automatic backups off (existing files stay).
+    Disable,
+}
+
+/// Runs one backup action on an unlocked vault stored at `path`.
 pub fn run(
     vault: &Vault,
+    path: &Path,
     action: BackupAction,
     src: &mut PasscodeSource,
     out: &mut impl Write,
@@ -59,26 +85,15 @@ pub fn run(
             password_stdin,
             recovery_code,
             include_pairings,
-        } => {
-            let password = if password_stdin {
-                stdin_secret(src)?
-            } else {
-                let first = prompt("Backup password")?;
-                let again = prompt("Repeat the backup password")?;
-                if *first != *again {
-                    return Err(Failure::new("the passwords do not match; nothing written"));
-                }
-                first
-            };
-            create(
-                vault,
-                &file,
-                &password,
-                recovery_code,
-                include_pairings,
-                out,
-            )
-        }
+        } => create_file(
+            vault,
+            &file,
+            password_stdin,
+            recovery_code,
+            include_pairings,
+            src,
+            out,
+        ),
         BackupAction::Restore {
             file,
             password_stdin,
@@ -90,7 +105,100 @@ pub fn run(
             };
             restore(vault, &file, &secret, out)
         }
+        BackupAction::Auto(AutoAction::Enable {
+            dir,
+            keep,
+            password_stdin,
+        }) => {
+            let password = if password_stdin {
+                stdin_secret(src)?
+            } else {
+                let first = prompt("Backup password")?;
+                let again = prompt("Repeat the backup password")?;
+                if *first != *again {
+                    return Err(Failure::new("the passwords do not match; nothing changed"));
+                }
+                first
+            };
+            let protector = countersign_core::SoftwareKeyProtector::beside(path);
+            let first =
+                backup::auto::enable(vault, path, &protector, &dir, &password, keep, now())?;
+            writeln!(
+                out,
+                "automatic backups on: {} (keeping {keep}); first one written and verified: {}",
+                dir.display(),
+                first.display()
+            )?;
+            Ok(())
+        }
+        BackupAction::Auto(AutoAction::Status) => match backup::auto::status(path)? {
+            None => {
+                writeln!(out, "automatic backups are off")?;
+                Ok(())
+            }
+            Some(s) => {
+                writeln!(
+                    out,
+                    "automatic backups on: {} (keeping {}), {} file(s):",
+                    s.dir.display(),
+                    s.keep,
+                    s.files.len()
+                )?;
+                for f in &s.files {
+                    writeln!(out, "  {}", f.display())?;
+                }
+                Ok(())
+            }
+        },
+        BackupAction::Auto(AutoAction::Disable) => {
+            let was = backup::auto::disable(path)?;
+            writeln!(
+                out,
+                "{}",
+                if was {
+                    "automatic backups off (existing files kept)"
+                } else {
+                    "automatic backups were already off"
+                }
+            )?;
+            Ok(())
+        }
     }
+}
+
+/// After a command changed the vault: the automatic backup, if on. A
+/// failure is a warning (the change itself is already safely stored).
+pub fn after_change(vault: &Vault, path: &Path) {
+    let protector = countersign_core::SoftwareKeyProtector::beside(path);
+    match backup::auto::run(vault, path, &protector, now()) {
+        Ok(Some(file)) => eprintln!("automatic backup: {}", file.display()),
+        Ok(None) => {}
+        Err(e) => eprintln!("warning: automatic backup failed: {e}"),
+    }
+}
+
+/// `backup create` (also `export --format backup`): asks for the password
+/// (twice on a terminal), writes and verifies the file.
+pub fn create_file(
+    vault: &Vault,
+    file: &Path,
+    password_stdin: bool,
+    recovery_code: bool,
+    include_pairings: bool,
+    src: &mut PasscodeSource,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let password = if password_stdin {
+        stdin_secret(src)?
+    } else {
+        let first = prompt("Backup password")?;
+        let again = prompt("Repeat the backup password")?;
+        if *first != *again {
+            return Err(Failure::new("the passwords do not match; nothing written"));
+        }
+        first
+    };
+    create(vault, file, &password, recovery_code, include_pairings, out)
 }
 
 fn create(

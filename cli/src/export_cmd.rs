@@ -14,7 +14,6 @@
 //! the owner only (on Unix).
 
 use crate::args::{ExportArgs, ExportFormat, QrImageFormat};
-use crate::backup_cmd::BackupAction;
 use crate::session::PasscodeSource;
 use crate::Failure;
 use countersign_core::uri::{write_migration, UriError};
@@ -43,14 +42,12 @@ pub fn run(
             let file = args
                 .out
                 .ok_or_else(|| Failure::new("export --format backup needs --out FILE"))?;
-            crate::backup_cmd::run(
+            crate::backup_cmd::create_file(
                 vault,
-                BackupAction::Create {
-                    file,
-                    password_stdin: args.password_stdin,
-                    recovery_code: false,
-                    include_pairings: false,
-                },
+                &file,
+                args.password_stdin,
+                false,
+                false,
                 src,
                 out,
             )

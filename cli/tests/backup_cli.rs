@@ -4,7 +4,7 @@
 use std::path::Path;
 
 mod common;
-use common::run;
+use common::{err, out, run};
 
 const PW: &str = "a long backup password";
 
@@ -211,4 +211,117 @@ fn short_password_writes_nothing() {
     );
     assert!(!o.status.success());
     assert!(!file.exists());
+}
+
+#[test]
+fn automatic_backups_after_each_change_keep_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("v.db");
+    let auto = dir.path().join("auto");
+    let o = run(
+        &vault,
+        &["add", "otpauth://totp/A:a?secret=JBSWY3DPEHPK3PXP&issuer=A"],
+        "",
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let o = run(&vault, &["backup", "auto", "status"], "");
+    assert_eq!(out(&o).trim(), "automatic backups are off");
+    let o = run(
+        &vault,
+        &[
+            "backup",
+            "auto",
+            "enable",
+            auto.to_str().unwrap(),
+            "--keep",
+            "2",
+            "--password-stdin",
+        ],
+        "auto-password\n",
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(
+        out(&o).contains("first one written and verified"),
+        "{}",
+        out(&o)
+    );
+    // Each change writes one; a read-only command writes none.
+    let o = run(
+        &vault,
+        &["add", "otpauth://totp/B:b?secret=GEZDGNBVGY3TQOJQ&issuer=B"],
+        "",
+    );
+    assert!(err(&o).contains("automatic backup: "), "{}", err(&o));
+    let o = run(&vault, &["codes"], "");
+    assert!(!err(&o).contains("automatic backup"), "{}", err(&o));
+    let o = run(&vault, &["backup", "auto", "status"], "");
+    assert!(out(&o).contains("(keeping 2), 2 file(s)"), "{}", out(&o));
+    // The newest holds both profiles and opens with the password in a new vault.
+    let newest = out(&o).lines().nth(1).unwrap().trim().to_owned();
+    let other = dir.path().join("other.db");
+    let o = run(
+        &other,
+        &["backup", "restore", &newest, "--password-stdin"],
+        "auto-password\n",
+    );
+    assert!(
+        out(&o).contains("restored 2 profile(s)"),
+        "{}{}",
+        out(&o),
+        err(&o)
+    );
+    // A third change prunes the oldest; off keeps the files.
+    let o = run(&vault, &["rename", &first_id(&vault), "--issuer", "A2"], "");
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(std::fs::read_dir(&auto).unwrap().count(), 2);
+    let o = run(&vault, &["backup", "auto", "disable"], "");
+    assert!(out(&o).contains("automatic backups off"));
+    run(
+        &vault,
+        &["add", "otpauth://totp/C:c?secret=GEZDGNBVGY3TQOJR&issuer=C"],
+        "",
+    );
+    assert_eq!(std::fs::read_dir(&auto).unwrap().count(), 2);
+}
+
+fn first_id(vault: &std::path::Path) -> String {
+    let o = run(vault, &["list", "--json"], "");
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    v[0]["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn settings_command_shows_and_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("v.db");
+    let o = run(&vault, &["settings", "--json"], "");
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(v[0]["screen_lock_after_approve"], true);
+    let o = run(
+        &vault,
+        &[
+            "settings",
+            "--screen-lock-after-approve",
+            "off",
+            "--reauth-timeout",
+            "30",
+        ],
+        "",
+    );
+    assert!(
+        out(&o).contains("screen lock after approve: off\nre-auth timeout: 30 s"),
+        "{}",
+        out(&o)
+    );
+    let o = run(&vault, &["settings", "--reauth-timeout", "99999999"], "");
+    assert!(!o.status.success());
+    let o = run(&vault, &["settings", "--json"], "");
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(
+        (
+            v[0]["screen_lock_after_approve"].clone(),
+            v[0]["reauth_timeout_s"].clone()
+        ),
+        (serde_json::json!(false), serde_json::json!(30))
+    );
 }

@@ -34,6 +34,21 @@ fn sync_dir(path: &Path) {
 
 /// Atomically replaces `path` with `bytes`, then verifies.
 pub(crate) fn write_verified(path: &Path, bytes: &[u8], password: &str) -> Result<(), BackupError> {
+    write_atomic(path, bytes)?;
+    let back = std::fs::read(path)?;
+    if back != bytes {
+        return Err(BackupError::Verify(
+            "the file on disk differs from what was written".into(),
+        ));
+    }
+    super::open(&back, password)
+        .map_err(|e| BackupError::Verify(e.to_string()))
+        .map(|_| ())
+}
+
+/// Atomically replaces `path` with `bytes` (temporary file in the same
+/// directory, `fsync`, rename, directory `fsync`).
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
     let tmp = temp_path(path)?;
     let written = (|| -> Result<(), BackupError> {
         let mut f = std::fs::OpenOptions::new()
@@ -51,13 +66,5 @@ pub(crate) fn write_verified(path: &Path, bytes: &[u8], password: &str) -> Resul
     }
     written?;
     sync_dir(path);
-    let back = std::fs::read(path)?;
-    if back != bytes {
-        return Err(BackupError::Verify(
-            "the file on disk differs from what was written".into(),
-        ));
-    }
-    super::open(&back, password)
-        .map_err(|e| BackupError::Verify(e.to_string()))
-        .map(|_| ())
+    Ok(())
 }

@@ -32,7 +32,7 @@ pub const MAX_FILE_LEN: usize = 16 * 1024 * 1024;
 /// GCM tag length.
 const TAG_LEN: usize = 16;
 /// Content key length.
-const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = 32;
 
 /// Slot kind: derived from the backup password.
 pub const SLOT_PASSWORD: &str = "password";
@@ -59,7 +59,7 @@ pub(crate) struct Header {
 }
 
 /// One way to open the backup.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct Slot {
     /// `"password"` or `"recovery_code"`; readers skip unknown kinds.
     pub kind: String,
@@ -72,7 +72,7 @@ pub(crate) struct Slot {
 }
 
 /// Argon2id parameters as stored.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct KdfHeader {
     /// Always `"argon2id"`.
     pub name: String,

@@ -21,6 +21,7 @@
 //!   been read back and decrypted.
 //! - Keys, passwords and the plaintext payload are zeroized after use.
 
+pub mod auto;
 mod error;
 mod file;
 mod format;

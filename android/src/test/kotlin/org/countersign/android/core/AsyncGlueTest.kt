@@ -63,4 +63,24 @@ class AsyncGlueTest {
             }
         }
     }
+
+    @Test
+    fun automaticBackupsAfterAChange() = withVault { auth ->
+        val dir = kotlin.io.path.createTempDirectory("auto").toFile()
+        try {
+            assertEquals(null, auth.autoBackupStatus())
+            val error = runCatching { runBlocking { auth.enableAutoBackup(dir.path, "short", 3u) } }.exceptionOrNull()
+            assertTrue(error.toString(), error is AuthException.InvalidInput)
+            val first = runBlocking { auth.enableAutoBackup(dir.path, "backup-password", 2u) }
+            assertEquals(null, runBlocking { auth.runAutoBackup() })
+            auth.addUri(rfcUri(6))
+            val second = runBlocking { auth.runAutoBackup() }
+            val status = auth.autoBackupStatus()!!
+            assertEquals(listOf(second, first), status.files)
+            assertEquals(2u, status.keep)
+            assertTrue(auth.disableAutoBackup())
+        } finally {
+            dir.deleteRecursively()
+        }
+    }
 }
