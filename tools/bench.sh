@@ -3,12 +3,12 @@
 # the test command). Run on an otherwise idle machine; results go to stdout
 # and to target/bench/*.txt.
 #
-# Usage: tools/bench.sh [core|ffi|approve|kotlin|size]...   (default: all)
+# Usage: tools/bench.sh [core|ffi|approve|kotlin|size|signin]...   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target/bench
 what=("$@")
-[ ${#what[@]} -eq 0 ] && what=(core ffi approve kotlin size)
+[ ${#what[@]} -eq 0 ] && what=(core ffi approve kotlin size signin)
 
 for w in "${what[@]}"; do
   case "$w" in
@@ -37,6 +37,16 @@ for w in "${what[@]}"; do
       # cargo-bloat refuses multi-crate-type packages; same idea from nm.
       cargo rustc --locked --profile release-debug -p countersign-ffi --lib --crate-type cdylib
       python3 tools/size-by-crate.py target/release-debug/libcountersign_ffi.so 16 | tee -a target/bench/size.txt ;;
+    signin)
+      # Web sign-ins (password + approve, password + OTP) with 32 concurrent
+      # browsers: SQLite, PostgreSQL, and two server processes on PostgreSQL.
+      cargo build --locked --release -p countersign-tests --bin signin_bench -p countersign-server
+      pg_url=$(tools/pg.sh start | tail -n 1)
+      {
+        target/release/signin_bench --clients 32 --signins 8
+        target/release/signin_bench --pg "$pg_url" --clients 32 --signins 8
+        target/release/signin_bench --pg "$pg_url" --nodes 2 --clients 32 --signins 8
+      } 2>&1 | tee target/bench/signin.txt ;;
     *) echo "unknown benchmark $w" >&2; exit 2 ;;
   esac
 done

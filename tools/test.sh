@@ -2,6 +2,8 @@
 # The one test command (README: "Run every test"). Installs what it needs,
 # idempotently, then runs the format and lint checks and every test:
 #   Rust (nextest: core, CLI, bindings, server, cross-crate end to end),
+#   the server suite again on PostgreSQL (tools/pg.sh; includes two_nodes),
+#   the web pages in Chromium (tools/browser-test.sh),
 #   binding generation + Kotlin JVM tests (tools/kotlin-test.sh),
 #   Swift parsing and API cross-checks (tools/swift-check.sh).
 # Works on a fresh machine with the Rust toolchain, Node/npm, a JDK and
@@ -28,8 +30,19 @@ step "clippy (all targets, warnings are errors)"
 # cargo would unify uniffi's `cli` feature into the bindings library.
 cargo clippy --workspace --exclude uniffi-bindgen --all-targets --locked -- -D warnings
 
+step "Python venv for the SMTP sink (tools/py-env.sh: aiosmtpd)"
+COUNTERSIGN_TEST_PYTHON=$(./tools/py-env.sh | tail -n 1)
+export COUNTERSIGN_TEST_PYTHON
+
 step "Rust tests"
 cargo nextest run --workspace --exclude uniffi-bindgen --locked --no-fail-fast
+
+step "server tests again, on PostgreSQL (tools/pg.sh: private cluster, two-node tests)"
+pg_url=$(./tools/pg.sh start | tail -n 1)
+COUNTERSIGN_TEST_PG_URL=$pg_url cargo nextest run --locked -p countersign-server --no-fail-fast
+
+step "browser: the web pages in Chromium (playwright-core; SMTP sink; CLI as the phone)"
+./tools/browser-test.sh
 
 step "Kotlin: generated bindings + Android shell on the JVM"
 ./tools/kotlin-test.sh

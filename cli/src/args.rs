@@ -97,6 +97,20 @@ pub enum Command {
     /// (`countersign://pair?…`, the text of the server's QR code) or by
     /// address, username and password.
     Pair(PairArgs),
+    /// Show or change the vault's settings.
+    Settings {
+        /// Require user presence (biometrics / screen lock) before an
+        /// Approve is sent: on or off. The desktop has no screen lock, so
+        /// approving from the CLI needs this off.
+        #[arg(long, value_parser = ["on", "off"])]
+        screen_lock_after_approve: Option<String>,
+        /// Lock after this many seconds in the background (0: at once).
+        #[arg(long)]
+        reauth_timeout: Option<u32>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List Approve sign-in pairings.
     Pairings {
         /// Print JSON.

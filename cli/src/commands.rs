@@ -27,7 +27,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     }
     session::unlock(&vault, &mut passcodes)?;
     let mut out = std::io::stdout().lock();
-    match cli.command {
+    let result = match cli.command {
         Command::Add(a) => {
             if let Some(img) = a.qr {
                 let uris = decode_qr(&img)?;
@@ -103,6 +103,41 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Watch => crate::watch::run(&vault),
         Command::Pair(a) => crate::approve_cmd::pair(&vault, a, &mut passcodes, &mut out),
+        Command::Settings {
+            screen_lock_after_approve,
+            reauth_timeout,
+            json,
+        } => {
+            let mut s = vault.settings()?;
+            if let Some(v) = screen_lock_after_approve {
+                s.require_screen_lock_after_approve = v == "on";
+            }
+            if let Some(t) = reauth_timeout {
+                s.reauth_timeout_s = t;
+            }
+            vault.update_settings(s)?;
+            let onoff = |b: bool| if b { "on" } else { "off" };
+            if json {
+                print_json(
+                    &mut out,
+                    &[serde_json::json!({
+                        "screen_lock_after_approve": s.require_screen_lock_after_approve,
+                        "reauth_timeout_s": s.reauth_timeout_s,
+                        "always_show_otp": s.always_show_otp,
+                        "clock_offset_s": s.clock_offset_s,
+                    })],
+                )
+            } else {
+                writeln!(
+                    out,
+                    "screen lock after approve: {}\nre-auth timeout: {} s\nclock offset: {} s",
+                    onoff(s.require_screen_lock_after_approve),
+                    s.reauth_timeout_s,
+                    s.clock_offset_s
+                )?;
+                Ok(())
+            }
+        }
         Command::Pairings { json } => crate::approve_cmd::pairings(&vault, json, &mut out),
         Command::Requests { wait, json } => {
             crate::approve_cmd::requests(&vault, wait, json, &mut out)
@@ -114,11 +149,15 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         } => crate::approve_cmd::answer(&vault, &request_id, decision, number, &mut out),
         Command::Unpair { id } => crate::approve_cmd::unpair(&vault, &id, &mut out),
         Command::Backup { action } => {
-            crate::backup_cmd::run(&vault, action, &mut passcodes, &mut out)
+            crate::backup_cmd::run(&vault, &path, action, &mut passcodes, &mut out)
         }
         Command::Demo => Ok(()),
         Command::Passcode { .. } => Ok(()),
+    };
+    if result.is_ok() {
+        crate::backup_cmd::after_change(&vault, &path);
     }
+    result
 }
 
 fn short(id: &str) -> &str {

@@ -82,6 +82,22 @@ pub(crate) fn check_username(username: &str) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// Checks a group name: 1..=64 bytes, no commas (groups are stored as a
+/// comma-separated list), no control characters, no surrounding spaces.
+pub(crate) fn check_group(group: &str) -> Result<(), ServerError> {
+    if group.is_empty()
+        || group.len() > MAX_USERNAME_BYTES
+        || group.contains(',')
+        || group.chars().any(char::is_control)
+        || group.trim() != group
+    {
+        return Err(ServerError::invalid(format!(
+            "a group name is 1 to {MAX_USERNAME_BYTES} bytes without commas or control characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Validates and stores a new user (hashing off the async threads).
 pub(crate) async fn create_user_in(
     store: &dyn Store,
@@ -108,13 +124,7 @@ pub(crate) async fn create_user_in(
         }
         None => None,
     };
-    let record = UserRecord {
-        username: username.to_owned(),
-        password_hash,
-        method,
-        created_at: now,
-        paused_until: 0,
-    };
+    let record = UserRecord::new(username.to_owned(), password_hash, method, now);
     if store.create_user(record).await? {
         Ok(())
     } else {

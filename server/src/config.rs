@@ -14,6 +14,7 @@ use countersign_core::approve::protocol::MAX_REQUEST_TTL_S;
 
 use crate::clock::{Clock, SystemClock};
 use crate::push::{ApnsConfig, FcmConfig, PushSender};
+pub use crate::store::IpBlockPolicy;
 
 /// Everything [`crate::start`] needs.
 #[derive(Clone)]
@@ -42,6 +43,13 @@ pub struct ServerConfig {
     pub clock: Arc<dyn Clock>,
     /// Print one line per notable action to stderr (never secrets).
     pub log_to_stderr: bool,
+    /// Outgoing mail (backup email verification and emergency codes);
+    /// `None`: backup email is not offered.
+    pub smtp: Option<SmtpConfig>,
+    /// When an address is blocked after failed sign-ins.
+    pub ip_block: IpBlockPolicy,
+    /// Where the state lives (default: SQLite in `data_dir`).
+    pub database: Database,
 }
 
 impl ServerConfig {
@@ -59,6 +67,9 @@ impl ServerConfig {
             push: PushConfig::default(),
             clock: Arc::new(SystemClock),
             log_to_stderr: false,
+            smtp: None,
+            ip_block: default_ip_block(),
+            database: Database::Sqlite,
         }
     }
 }
@@ -74,6 +85,9 @@ impl std::fmt::Debug for ServerConfig {
             .field("request_ttl_s", &self.request_ttl_s)
             .field("limits", &self.limits)
             .field("push", &self.push)
+            .field("smtp", &self.smtp)
+            .field("ip_block", &self.ip_block)
+            .field("database", &self.database)
             .finish_non_exhaustive()
     }
 }
@@ -100,6 +114,20 @@ pub struct RateLimits {
     pub pairing_token_ttl_s: i64,
     /// Lifetime of a session token, seconds (default 12 h).
     pub session_ttl_s: i64,
+    /// Wrong second-step codes (TOTP or email) allowed per account per
+    /// window before further attempts are refused (default 5).
+    pub second_step_failures_per_user: u32,
+    /// That window, seconds (default 900).
+    pub second_step_failure_window_s: i64,
+    /// Emergency codes mailed per account per hour (default 3).
+    pub email_codes_per_hour: u32,
+    /// Lifetime of an emergency code, seconds (default 600).
+    pub email_code_ttl_s: i64,
+    /// Lifetime of a backup-email verification link, seconds (default 24 h).
+    pub email_verify_ttl_s: i64,
+    /// Time a browser has between the password and the second step,
+    /// seconds (default 300).
+    pub login_flow_ttl_s: i64,
 }
 
 impl Default for RateLimits {
@@ -114,6 +142,12 @@ impl Default for RateLimits {
             max_devices_per_account: 20,
             pairing_token_ttl_s: 600,
             session_ttl_s: 12 * 3600,
+            second_step_failures_per_user: 5,
+            second_step_failure_window_s: 900,
+            email_codes_per_hour: 3,
+            email_code_ttl_s: 600,
+            email_verify_ttl_s: 24 * 3600,
+            login_flow_ttl_s: 300,
         }
     }
 }
@@ -142,5 +176,173 @@ impl std::fmt::Debug for PushConfig {
             .field("ca_bundle", &self.ca_bundle)
             .field("custom", &self.custom.is_some())
             .finish()
+    }
+}
+
+/// The default auto-block: 10 failed sign-ins from one address within
+/// 5 minutes block it for 24 hours (admins can unblock sooner).
+pub fn default_ip_block() -> IpBlockPolicy {
+    IpBlockPolicy {
+        max_failures: 10,
+        window_s: 300,
+        block_s: Some(24 * 3600),
+    }
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain SMTP (only for a server on the same host or a test sink).
+    None,
+    /// STARTTLS upgrade, required (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+impl std::str::FromStr for SmtpSecurity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(Self::None),
+            "starttls" => Ok(Self::StartTls),
+            "tls" => Ok(Self::Tls),
+            _ => Err("SMTP security must be none, starttls or tls".into()),
+        }
+    }
+}
+
+/// Where and how the server sends mail. `Debug` hides the password.
+#[derive(Clone)]
+pub struct SmtpConfig {
+    /// SMTP server host name or address.
+    pub host: String,
+    /// Port (25, 465, 587, or a test sink's).
+    pub port: u16,
+    /// Connection security.
+    pub security: SmtpSecurity,
+    /// Login name, if the server wants one.
+    pub username: Option<String>,
+    /// Password for `username`.
+    pub password: Option<zeroize::Zeroizing<String>>,
+    /// Sender (`Countersign <nas@example.com>`).
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+/// Where the server keeps its state.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum Database {
+    /// `<data_dir>/server.db` (one node).
+    #[default]
+    Sqlite,
+    /// A PostgreSQL database shared by every node
+    /// (`postgres://user[:password]@host[:port]/db`). No TLS to the
+    /// database: use a private network or a unix socket. `Debug` hides the
+    /// password.
+    Postgres {
+        /// Connection URL.
+        url: String,
+    },
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite => f.write_str("Sqlite"),
+            Self::Postgres { url } => f
+                .debug_struct("Postgres")
+                .field("url", &redact_url(url))
+                .finish(),
+        }
+    }
+}
+
+/// `url` with any password replaced by `***` (URL form `user:pw@` and
+/// key=value form `password=…`).
+pub fn redact_url(url: &str) -> String {
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let mut out = url[..scheme_end + 3].to_owned();
+        let authority = &rest[..authority_end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.find(':') {
+                    Some(colon) => {
+                        out.push_str(&userinfo[..colon]);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        let tail = &rest[authority_end..];
+        out.push_str(&redact_password_param(tail));
+        out
+    } else {
+        redact_password_param(url)
+    }
+}
+
+/// Replaces the value of `password=` (query or key=value form).
+fn redact_password_param(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("password=") {
+        let start_ok = i == 0 || matches!(rest.as_bytes()[i - 1], b'?' | b'&' | b' ');
+        out.push_str(&rest[..i + "password=".len()]);
+        rest = &rest[i + "password=".len()..];
+        if start_ok {
+            let end = rest.find(['&', ' ']).unwrap_or(rest.len());
+            out.push_str("***");
+            rest = &rest[end..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod database_tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_passwords() {
+        for (url, shown) in [
+            (
+                "postgres://cs:s3cret@db:5432/cs",
+                "postgres://cs:***@db:5432/cs",
+            ),
+            ("postgres://cs@db/cs", "postgres://cs@db/cs"),
+            (
+                "postgres://db/cs?password=s3cret&x=1",
+                "postgres://db/cs?password=***&x=1",
+            ),
+            (
+                "host=db user=cs password=s3cret dbname=cs",
+                "host=db user=cs password=*** dbname=cs",
+            ),
+        ] {
+            assert_eq!(redact_url(url), shown);
+            let d = format!("{:?}", Database::Postgres { url: url.into() });
+            assert!(!d.contains("s3cret"), "{d}");
+        }
     }
 }

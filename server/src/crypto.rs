@@ -99,19 +99,42 @@ pub(crate) fn choices_with(right: u8) -> Result<Vec<u8>, ServerError> {
     Ok(out)
 }
 
-/// Checks the password policy (length only; see `docs/protocol.md`).
-pub(crate) fn check_password_policy(password: &str) -> Result<(), ServerError> {
+/// The rules of the password policy a password breaks, as short
+/// instructions ("add a digit"); empty when it passes. The policy is the
+/// portal's: at least [`MIN_PASSWORD_CHARS`] characters with an upper-case
+/// letter, a lower-case letter and a digit, and at most
+/// [`MAX_PASSWORD_BYTES`] bytes.
+pub(crate) fn password_policy_problems(password: &str) -> Vec<String> {
+    let mut problems = Vec::new();
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ServerError::WeakPassword {
-            reason: format!("use at least {MIN_PASSWORD_CHARS} characters"),
-        });
+        problems.push(format!("use at least {MIN_PASSWORD_CHARS} characters"));
     }
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(ServerError::WeakPassword {
-            reason: format!("use at most {MAX_PASSWORD_BYTES} bytes"),
-        });
+        problems.push(format!("use at most {MAX_PASSWORD_BYTES} bytes"));
     }
-    Ok(())
+    if !password.chars().any(char::is_uppercase) {
+        problems.push("add an upper-case letter".to_owned());
+    }
+    if !password.chars().any(char::is_lowercase) {
+        problems.push("add a lower-case letter".to_owned());
+    }
+    if !password.chars().any(|c| c.is_ascii_digit()) {
+        problems.push("add a digit".to_owned());
+    }
+    problems
+}
+
+/// Checks the password policy ([`password_policy_problems`]); the error
+/// lists every unmet rule.
+pub(crate) fn check_password_policy(password: &str) -> Result<(), ServerError> {
+    let problems = password_policy_problems(password);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ServerError::WeakPassword {
+            reason: problems.join("; "),
+        })
+    }
 }
 
 /// Argon2id PHC string of `password` (blocking: call off the async threads).
@@ -178,7 +201,26 @@ mod tests {
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong horse", &h));
         assert!(!verify_password("x", "not a hash"));
-        assert!(check_password_policy("short").is_err());
-        assert!(check_password_policy("long enough").is_ok());
+        assert_eq!(
+            password_policy_problems("short"),
+            [
+                "use at least 8 characters",
+                "add an upper-case letter",
+                "add a digit"
+            ]
+        );
+        assert_eq!(
+            password_policy_problems("long enough"),
+            ["add an upper-case letter", "add a digit"]
+        );
+        assert_eq!(
+            password_policy_problems("ABCDEFG1"),
+            ["add a lower-case letter"]
+        );
+        assert!(password_policy_problems("Long-enough-1").is_empty());
+        assert!(
+            password_policy_problems(&format!("Aa1{}", "x".repeat(MAX_PASSWORD_BYTES))).len() == 1
+        );
+        assert!(check_password_policy("Ünïcode-Pass9").is_ok());
     }
 }

@@ -51,6 +51,10 @@ pub enum ServerError {
     /// Something that should not fail did (randomness, hashing, a task).
     #[error("internal error: {0}")]
     Internal(String),
+    /// The SMTP server refused or could not be reached (no addresses or
+    /// codes in the text).
+    #[error("sending mail failed: {0}")]
+    Mail(String),
 }
 
 impl ServerError {

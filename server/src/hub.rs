@@ -7,10 +7,12 @@
 //! waits, so a notification between the read and the wait is not lost
 //! (`Notify::notified` + `enable`).
 //!
-//! This works for one server process only. Issue 5 replaces it, for
-//! multi-node deployments, with PostgreSQL `LISTEN/NOTIFY` on the same two
-//! topics; the database stays the source of truth either way, a wake-up only
-//! says "read again".
+//! The waiters live in a [`LocalHub`] (this process). With SQLite that is
+//! all there is. With PostgreSQL the [`Hub`] also hands every notification
+//! to a [`WakeRemote`] (`store::pg_wake`), which publishes it with `NOTIFY`;
+//! every node's listener feeds what it hears into its own [`LocalHub`]. The
+//! database stays the source of truth either way: a wake-up only says "read
+//! again", so a lost or duplicated one costs at most a poll interval.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -44,31 +46,90 @@ impl Topic {
     }
 }
 
-/// Wake-up hub for long-polls.
+/// The two topics are addressed over the wire by this tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WakeTopic {
+    /// Per account: new sign-in requests (device long-polls).
+    Account,
+    /// Per request: answered (login-side long-polls).
+    Request,
+}
+
+/// Waiters of this process.
 #[derive(Default)]
-pub(crate) struct Hub {
+pub(crate) struct LocalHub {
     accounts: Topic,
     requests: Topic,
 }
 
-impl Hub {
-    /// Subscribes to new requests for `account`.
-    pub fn account(&self, account: &str) -> Arc<Notify> {
-        self.accounts.subscribe(account)
+impl LocalHub {
+    /// Wakes everyone in this process waiting on `key` of `topic`.
+    pub fn notify(&self, topic: WakeTopic, key: &str) {
+        match topic {
+            WakeTopic::Account => self.accounts.notify(key),
+            WakeTopic::Request => self.requests.notify(key),
+        }
     }
 
-    /// Wakes everyone waiting on `account`.
+    /// Wakes every waiter of this process (after missing notifications,
+    /// e.g. while the listener reconnected; they re-read the database).
+    pub fn notify_all(&self) {
+        for topic in [&self.accounts, &self.requests] {
+            let map = topic.0.lock().unwrap_or_else(|p| p.into_inner());
+            for n in map.values() {
+                n.notify_waiters();
+            }
+        }
+    }
+}
+
+/// Carries notifications to the other nodes (never blocks the caller).
+pub(crate) trait WakeRemote: Send + Sync {
+    /// Publishes one wake-up; best effort.
+    fn publish(&self, topic: WakeTopic, key: &str);
+}
+
+/// Wake-up hub for long-polls.
+#[derive(Default)]
+pub(crate) struct Hub {
+    local: Arc<LocalHub>,
+    remote: Option<Box<dyn WakeRemote>>,
+}
+
+impl Hub {
+    /// A hub whose notifications also go to `remote`; `local` is what the
+    /// remote's listener wakes.
+    pub fn with_remote(local: Arc<LocalHub>, remote: Box<dyn WakeRemote>) -> Self {
+        Self {
+            local,
+            remote: Some(remote),
+        }
+    }
+
+    /// Subscribes to new requests for `account`.
+    pub fn account(&self, account: &str) -> Arc<Notify> {
+        self.local.accounts.subscribe(account)
+    }
+
+    /// Wakes everyone waiting on `account` (on every node).
     pub fn notify_account(&self, account: &str) {
-        self.accounts.notify(account);
+        self.notify(WakeTopic::Account, account);
     }
 
     /// Subscribes to state changes of request `id`.
     pub fn request(&self, id: &str) -> Arc<Notify> {
-        self.requests.subscribe(id)
+        self.local.requests.subscribe(id)
     }
 
-    /// Wakes everyone waiting on request `id`.
+    /// Wakes everyone waiting on request `id` (on every node).
     pub fn notify_request(&self, id: &str) {
-        self.requests.notify(id);
+        self.notify(WakeTopic::Request, id);
+    }
+
+    fn notify(&self, topic: WakeTopic, key: &str) {
+        self.local.notify(topic, key);
+        if let Some(remote) = &self.remote {
+            remote.publish(topic, key);
+        }
     }
 }

@@ -11,7 +11,9 @@
 //!   expire requests without sleeping.
 //! - `server`: [`start`] and the [`RunningServer`] handle.
 //! - `api/`: the HTTP endpoints, extractors and the one error mapping.
-//! - [`store`]: the [`store::Store`] trait and its SQLite implementation.
+//! - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL
+//!   implementations (PostgreSQL also carries long-poll wake-ups between
+//!   nodes).
 //! - [`push`]: wake-up senders ([`push::ApnsSender`], [`push::FcmSender`]).
 //! - `tls/`: the self-signed certificate and the rustls (ring) configuration.
 //! - `accounts`, `hub`, `limiter`, `crypto`: users and invitations, long-poll
@@ -38,10 +40,14 @@ mod server;
 mod state;
 pub mod store;
 mod tls;
+mod twostep;
+mod web;
 
 pub use accounts::{Event, SignInMethod};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{PushConfig, RateLimits, ServerConfig};
+pub use config::{
+    Database, IpBlockPolicy, PushConfig, RateLimits, ServerConfig, SmtpConfig, SmtpSecurity,
+};
 pub use error::ServerError;
 pub use push::{ApnsConfig, FcmConfig, PushError, PushSender};
-pub use server::{add_user, start, RunningServer};
+pub use server::{add_user, add_user_to, start, RunningServer};

@@ -1,7 +1,7 @@
 //! `countersign-server`: run the reference sign-in server, or add a user.
 //!
 //! Parse, then validate, then act — using only the library's public API
-//! (`start`, `add_user`), the same API the tests and the demo use. Secrets
+//! (`start`, `add_user_to`), the same API the tests and the demo use. Secrets
 //! are never taken from the command line: passwords come from stdin, push
 //! credentials from files, and the admin token is only ever written to
 //! `<data>/admin.token`.
@@ -13,7 +13,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use countersign_server::push::{APNS_PRODUCTION, FCM_PRODUCTION};
-use countersign_server::{ApnsConfig, Clock, FcmConfig, ServerConfig, SignInMethod, SystemClock};
+use countersign_server::{
+    ApnsConfig, Clock, Database, FcmConfig, ServerConfig, SignInMethod, SystemClock,
+};
 
 #[derive(Parser)]
 #[command(
@@ -91,6 +93,53 @@ struct ServeArgs {
     /// Don't log to stderr.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// SMTP server for backup email (verification links, emergency codes).
+    #[arg(long, requires = "smtp_from")]
+    smtp_host: Option<String>,
+    /// SMTP port.
+    #[arg(long, default_value_t = 587)]
+    smtp_port: u16,
+    /// SMTP connection security: none, starttls or tls.
+    #[arg(long, default_value = "starttls")]
+    smtp_security: countersign_server::SmtpSecurity,
+    /// Sender address, e.g. "NAS <nas@example.com>".
+    #[arg(long)]
+    smtp_from: Option<String>,
+    /// SMTP login name.
+    #[arg(long, requires = "smtp_password_file")]
+    smtp_user: Option<String>,
+    /// File holding the SMTP password.
+    #[arg(long)]
+    smtp_password_file: Option<PathBuf>,
+    /// Failed sign-ins from one address that block it.
+    #[arg(long, default_value_t = 10)]
+    ip_block_failures: u32,
+    /// Window for counting those failures, seconds.
+    #[arg(long, default_value_t = 300)]
+    ip_block_window: i64,
+    /// How long a block lasts, seconds (0: until an admin unblocks).
+    #[arg(long, default_value_t = 86_400)]
+    ip_block_for: i64,
+}
+
+#[derive(Args)]
+struct DatabaseArgs {
+    /// PostgreSQL URL (postgres://user@host:port/db) shared by every node;
+    /// default: SQLite in the data directory. No TLS to the database: use
+    /// a private network or a unix socket.
+    #[arg(long, env = "COUNTERSIGN_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    fn database(&self) -> Database {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => Database::Postgres { url: url.clone() },
+            _ => Database::Sqlite,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -113,6 +162,8 @@ struct UserAddArgs {
     /// Read the password from the first line of stdin.
     #[arg(long)]
     password_stdin: bool,
+    #[command(flatten)]
+    database: DatabaseArgs,
 }
 
 fn read_secret_file(path: &PathBuf, what: &str) -> Result<String, String> {
@@ -130,6 +181,29 @@ fn serve_config(args: ServeArgs) -> Result<ServerConfig, String> {
     config.limits.request_window_s = args.request_window;
     config.limits.report_pause_s = args.report_pause;
     config.log_to_stderr = !args.quiet;
+    config.database = args.database.database();
+    config.ip_block = countersign_server::IpBlockPolicy {
+        max_failures: args.ip_block_failures,
+        window_s: args.ip_block_window.max(1),
+        block_s: (args.ip_block_for > 0).then_some(args.ip_block_for),
+    };
+    if let Some(host) = args.smtp_host.clone() {
+        let password = match &args.smtp_password_file {
+            Some(p) => Some(zeroize::Zeroizing::new(read_secret_file(
+                p,
+                "SMTP password",
+            )?)),
+            None => None,
+        };
+        config.smtp = Some(countersign_server::SmtpConfig {
+            host,
+            port: args.smtp_port,
+            security: args.smtp_security,
+            username: args.smtp_user.clone(),
+            password,
+            from: args.smtp_from.clone().unwrap_or_default(),
+        });
+    }
     if let Some(key_file) = &args.apns_key_file {
         config.push.apns = Some(ApnsConfig {
             endpoint: args.apns_endpoint,
@@ -213,7 +287,8 @@ async fn user_add(args: UserAddArgs) -> Result<(), String> {
     } else {
         None
     };
-    countersign_server::add_user(
+    countersign_server::add_user_to(
+        &args.database.database(),
         &args.data_dir,
         &args.username,
         password.as_deref(),

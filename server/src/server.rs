@@ -1,7 +1,7 @@
 //! Starting and stopping the server: [`start`] and [`RunningServer`].
 //!
 //! `start` prepares everything that can fail before accepting a connection
-//! (data directory, database and migrations, TLS key and certificate, admin
+//! (data directory, database (SQLite file or PostgreSQL) and migrations, TLS key and certificate, admin
 //! token, push senders), binds the listener (port 0 allowed), and serves
 //! HTTPS with rustls/ring through axum-server on a background task. The
 //! returned handle exposes what tests, the CLI demo and benchmarks need, and
@@ -22,15 +22,15 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::accounts::{self, Event, SignInMethod};
-use crate::config::ServerConfig;
+use crate::config::{Database, ServerConfig};
 use crate::crypto::{hash_password, random_token, sha256};
 use crate::error::ServerError;
-use crate::hub::Hub;
+use crate::hub::{Hub, LocalHub};
 use crate::limiter::FailureLimiter;
 use crate::log::Logger;
 use crate::push::PushDispatcher;
 use crate::state::Shared;
-use crate::store::{SqliteStore, Store};
+use crate::store::{pg_wake, PgStore, SqliteStore, Store};
 use crate::tls::{self, TlsMaterial};
 
 /// Grace period for in-flight requests at shutdown.
@@ -194,7 +194,8 @@ fn open_store(dir: &Path) -> Result<SqliteStore, ServerError> {
 }
 
 struct Prepared {
-    store: SqliteStore,
+    /// `None` when the state lives in PostgreSQL.
+    store: Option<SqliteStore>,
     tls: TlsMaterial,
     admin_token: String,
     dummy_hash: String,
@@ -204,9 +205,14 @@ fn prepare(
     data_dir: PathBuf,
     name: String,
     hostnames: Vec<String>,
+    sqlite: bool,
 ) -> Result<Prepared, ServerError> {
     ensure_dir(&data_dir)?;
-    let store = open_store(&data_dir)?;
+    let store = if sqlite {
+        Some(open_store(&data_dir)?)
+    } else {
+        None
+    };
     let tls = tls::load_or_create(&data_dir, &name, &hostnames)?;
     let admin_token = admin_token(&data_dir)?;
     let dummy_hash = hash_password(&random_token()?)?;
@@ -267,9 +273,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         config.name.clone(),
         config.hostnames.clone(),
     );
-    let prepared = tokio::task::spawn_blocking(move || prepare(data_dir, name, hostnames))
+    let sqlite = config.database == Database::Sqlite;
+    let prepared = tokio::task::spawn_blocking(move || prepare(data_dir, name, hostnames, sqlite))
         .await
         .map_err(|_| ServerError::Internal("start-up task failed".into()))??;
+    let pg = match &config.database {
+        Database::Postgres { url } => Some(PgStore::connect(url).await?),
+        Database::Sqlite => None,
+    };
     let push = PushDispatcher::new(&config.push, Arc::clone(&config.clock), logger)
         .map_err(|e| ServerError::invalid(e.to_string()))?;
     let rustls_config = tls::server_config(&prepared.tls)?;
@@ -300,13 +311,32 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             .collect()
     };
 
-    let store: Arc<dyn Store> = Arc::new(prepared.store);
+    let store: Arc<dyn Store> = match (&pg, prepared.store) {
+        (Some(pg), _) => Arc::new(pg.clone()),
+        (None, Some(sqlite)) => Arc::new(sqlite),
+        (None, None) => return Err(ServerError::Internal("no database opened".into())),
+    };
     let server_id = store.server_id().await?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    // PostgreSQL: wake-ups also travel to (and from) the other nodes.
+    let hub = match &pg {
+        None => Hub::default(),
+        Some(pg) => {
+            let local = Arc::new(LocalHub::default());
+            let remote = pg_wake::start(
+                pg,
+                Arc::clone(&local),
+                shutdown_rx.clone(),
+                logger,
+                Arc::clone(&config.clock),
+            )?;
+            Hub::with_remote(local, Box::new(remote))
+        }
+    };
     let shared = Arc::new(Shared {
         store,
         clock: Arc::clone(&config.clock),
-        hub: Hub::default(),
+        hub,
         push,
         password_failures: FailureLimiter::new(config.limits.password_failure_window_s),
         limits: config.limits.clone(),
@@ -319,9 +349,16 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         dummy_hash: prepared.dummy_hash,
         shutdown: shutdown_rx,
         logger,
+        mailer: config
+            .smtp
+            .as_ref()
+            .map(crate::twostep::email::Mailer::new)
+            .transpose()?,
+        ip_block: config.ip_block,
     });
 
-    let app = crate::api::router(Arc::clone(&shared));
+    let app =
+        crate::api::router(Arc::clone(&shared)).merge(crate::web::router(Arc::clone(&shared)));
     let handle = Handle::new();
     // TCP_NODELAY: without it, Nagle holds the response behind TLS 1.3's
     // session tickets until the client's delayed ACK (~40 ms per new
@@ -367,4 +404,24 @@ pub async fn add_user(
     .await
     .map_err(|_| ServerError::Internal("start-up task failed".into()))??;
     accounts::create_user_in(&store, now, username, password, method).await
+}
+
+/// Like [`add_user`], against the chosen database: with
+/// [`Database::Postgres`] the user is added there (creating the schema if
+/// the database is empty) and `data_dir` is not touched.
+pub async fn add_user_to(
+    database: &Database,
+    data_dir: &Path,
+    username: &str,
+    password: Option<&str>,
+    method: SignInMethod,
+    now: i64,
+) -> Result<(), ServerError> {
+    match database {
+        Database::Sqlite => add_user(data_dir, username, password, method, now).await,
+        Database::Postgres { url } => {
+            let store = PgStore::connect(url).await?;
+            accounts::create_user_in(&store, now, username, password, method).await
+        }
+    }
 }

@@ -15,7 +15,8 @@ use crate::hub::Hub;
 use crate::limiter::FailureLimiter;
 use crate::log::Logger;
 use crate::push::PushDispatcher;
-use crate::store::Store;
+use crate::store::{IpBlockPolicy, Store};
+use crate::twostep::email::Mailer;
 
 /// Shared server state.
 pub(crate) struct Shared {
@@ -38,6 +39,10 @@ pub(crate) struct Shared {
     /// Becomes `true` when the server shuts down (ends long-polls early).
     pub shutdown: watch::Receiver<bool>,
     pub logger: Logger,
+    /// Outgoing mail, when SMTP is configured.
+    pub mailer: Option<Mailer>,
+    /// Auto-block policy for failed sign-ins.
+    pub ip_block: IpBlockPolicy,
 }
 
 impl Shared {

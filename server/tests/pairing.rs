@@ -49,16 +49,23 @@ async fn info_and_invitation_carry_the_server_identity() {
         ts.server.spki_sha256(),
         ts.server.admin_token().to_string(),
     );
+    let database = ts.database();
     ts.server.shutdown().await.unwrap();
     let mut config =
         countersign_server::ServerConfig::new(&data, "127.0.0.1:0".parse().unwrap(), "Test NAS");
     config.clock = ts.clock.clone();
+    config.database = database;
     let again = countersign_server::start(config).await.unwrap();
     assert_eq!(
         (again.server_id(), again.spki_sha256(), again.admin_token()),
         (id.as_str(), fp, admin.as_str())
     );
-    for secret in ["admin.token", "key.pem", "server.db", "server.db-wal"] {
+    let secrets: &[&str] = if ts.pg.is_some() {
+        &["admin.token", "key.pem"]
+    } else {
+        &["admin.token", "key.pem", "server.db", "server.db-wal"]
+    };
+    for secret in secrets {
         let meta = std::fs::metadata(data.join(secret)).unwrap();
         assert_eq!(
             std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
@@ -509,7 +516,7 @@ async fn admin_endpoints_need_the_token() {
         .admin(
             Method::POST,
             "/v1/admin/users",
-            Some(json!({"username": "bob", "password": "12345678", "method": "password"})),
+            Some(json!({"username": "bob", "password": "Bob-passw0rd", "method": "password"})),
         )
         .await;
     assert_eq!(
@@ -520,7 +527,7 @@ async fn admin_endpoints_need_the_token() {
         .admin(
             Method::POST,
             "/v1/admin/users",
-            Some(json!({"username": "bob", "password": "12345678", "method": "password"})),
+            Some(json!({"username": "bob", "password": "Bob-passw0rd", "method": "password"})),
         )
         .await;
     assert_eq!(

@@ -16,6 +16,8 @@ use super::extract::{AdminAuth, ApiJson, ApiPath, ApiQuery};
 use crate::accounts::{self, check_username, Event, SignInMethod};
 use crate::crypto::is_id;
 use crate::state::Shared;
+use crate::store::{IpBlock, UserFlags};
+use crate::twostep::status::{status, Factors, TwoStepStatus};
 
 /// `POST /v1/admin/users` body.
 #[derive(Debug, Deserialize)]
@@ -24,6 +26,15 @@ pub(crate) struct NewUserBody {
     #[serde(default)]
     password: Option<String>,
     method: SignInMethod,
+    /// May use the admin pages.
+    #[serde(default)]
+    admin: bool,
+    /// Group names.
+    #[serde(default)]
+    groups: Vec<String>,
+    /// Require 2-step verification for this user.
+    #[serde(default)]
+    enforce_2sv: bool,
 }
 
 /// `POST /v1/admin/users` answer.
@@ -40,6 +51,9 @@ pub(crate) async fn create_user(
     State(shared): State<Arc<Shared>>,
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<(StatusCode, Json<UserCreated>), ApiError> {
+    for g in &body.groups {
+        accounts::check_group(g)?;
+    }
     accounts::create_user(
         &shared,
         &body.username,
@@ -47,6 +61,19 @@ pub(crate) async fn create_user(
         body.method,
     )
     .await?;
+    if body.admin || body.enforce_2sv || !body.groups.is_empty() {
+        shared
+            .store
+            .set_user_flags(
+                body.username.clone(),
+                UserFlags {
+                    is_admin: Some(body.admin),
+                    enforce_2sv: Some(body.enforce_2sv),
+                    groups: Some(body.groups.clone()),
+                },
+            )
+            .await?;
+    }
     Ok((
         StatusCode::CREATED,
         Json(UserCreated {
@@ -178,6 +205,96 @@ pub(crate) async fn events(
     let events = accounts::events(&shared, limit).await?;
     Ok(Json(EventList {
         events,
+        server_time: shared.now(),
+    }))
+}
+
+/// One user in `GET /v1/admin/users`.
+#[derive(Debug, Serialize)]
+pub(crate) struct UserInfo {
+    username: String,
+    method: SignInMethod,
+    second_step: &'static str,
+    two_step: TwoStepStatus,
+    admin: bool,
+    groups: Vec<String>,
+    enforce_2sv: bool,
+    active_devices: u32,
+    otp: bool,
+    backup_email_verified: bool,
+}
+
+/// `GET /v1/admin/users` answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct UserList {
+    users: Vec<UserInfo>,
+    enforced_groups: Vec<String>,
+    server_time: i64,
+}
+
+/// `GET /v1/admin/users`: every user with its 2-step verification status.
+pub(crate) async fn users(
+    _admin: AdminAuth,
+    State(shared): State<Arc<Shared>>,
+) -> Result<Json<UserList>, ApiError> {
+    let groups = shared.store.enforced_groups().await?;
+    let users = shared
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|l| {
+            let factors = Factors::of(&l.user, l.active_devices);
+            UserInfo {
+                two_step: status(&l.user, factors, &groups),
+                method: l.user.method,
+                second_step: l.user.second_step.as_str(),
+                admin: l.user.is_admin,
+                enforce_2sv: l.user.enforce_2sv,
+                active_devices: l.active_devices,
+                otp: factors.otp,
+                backup_email_verified: factors.email,
+                groups: l.user.groups,
+                username: l.user.username,
+            }
+        })
+        .collect();
+    Ok(Json(UserList {
+        users,
+        enforced_groups: groups,
+        server_time: shared.now(),
+    }))
+}
+
+/// `GET /v1/admin/blocks` answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct BlockList {
+    blocks: Vec<IpBlock>,
+    server_time: i64,
+}
+
+/// `GET /v1/admin/blocks`: addresses blocked after failed sign-ins.
+pub(crate) async fn blocks(
+    _admin: AdminAuth,
+    State(shared): State<Arc<Shared>>,
+) -> Result<Json<BlockList>, ApiError> {
+    Ok(Json(BlockList {
+        blocks: shared.store.ip_blocks(shared.now()).await?,
+        server_time: shared.now(),
+    }))
+}
+
+/// `DELETE /v1/admin/blocks/{ip}`: unblocks an address.
+pub(crate) async fn unblock(
+    _admin: AdminAuth,
+    State(shared): State<Arc<Shared>>,
+    ApiPath(ip): ApiPath,
+) -> Result<Json<super::Ack>, ApiError> {
+    if !shared.store.unblock_ip(ip).await? {
+        return Err(ApiError::not_found("that address is not blocked"));
+    }
+    shared.log(format_args!("address unblocked by admin"));
+    Ok(Json(super::Ack {
         server_time: shared.now(),
     }))
 }

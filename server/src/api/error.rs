@@ -95,6 +95,21 @@ impl ApiError {
         e
     }
 
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The message for the user.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// Adds a `Retry-After` header.
     pub fn retry_after(mut self, seconds: i64) -> Self {
         self.retry_after_s = Some(seconds.max(1));
@@ -123,6 +138,11 @@ impl From<ServerError> for ApiError {
                 "a user with that name exists",
             ),
             ServerError::UnknownUser => Self::not_found("no such user"),
+            ServerError::Mail(_) => Self::new(
+                StatusCode::BAD_GATEWAY,
+                "mail_failed",
+                "the mail server did not accept the message; try again later",
+            ),
             other => Self::internal(other),
         }
     }

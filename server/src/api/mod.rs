@@ -14,9 +14,10 @@ mod admin;
 mod answer;
 mod device;
 pub(crate) mod error;
-mod extract;
-mod pairing;
-mod signin;
+pub(crate) mod extract;
+pub(crate) mod pairing;
+pub(crate) mod signin;
+mod sync;
 mod validate;
 
 use std::sync::Arc;
@@ -48,7 +49,19 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/signin/start", post(signin::start))
         .route("/v1/signin/{id}", get(signin::status))
         .route("/v1/session", get(signin::session))
-        .route("/v1/admin/users", post(admin::create_user))
+        .route(
+            "/v1/admin/users",
+            post(admin::create_user).get(admin::users),
+        )
+        .route("/v1/admin/blocks", get(admin::blocks))
+        .route("/v1/sync/{space}", put(sync::create).delete(sync::delete))
+        .route(
+            "/v1/sync/{space}/entries",
+            get(sync::entries)
+                .post(sync::put)
+                .layer(DefaultBodyLimit::max(sync::MAX_SYNC_BODY_BYTES)),
+        )
+        .route("/v1/admin/blocks/{ip}", delete(admin::unblock))
         .route(
             "/v1/admin/users/{username}/pairing",
             post(admin::pairing_invite),

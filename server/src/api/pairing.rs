@@ -55,6 +55,12 @@ pub(crate) async fn verify_user_password(
         (user_key.as_str(), shared.limits.password_failures_per_user),
         (ip_key.as_str(), shared.limits.password_failures_per_ip),
     ];
+    if crate::twostep::guard::check_ip(shared, client_ip)
+        .await?
+        .is_err()
+    {
+        return Err(ip_blocked());
+    }
     let now = shared.now();
     if let Err(retry) = shared.password_failures.check(&keys, now) {
         return Err(ApiError::new(
@@ -75,8 +81,20 @@ pub(crate) async fn verify_user_password(
         Ok(())
     } else {
         shared.password_failures.record(&keys, now);
+        if crate::twostep::guard::fail(shared, client_ip, None).await? {
+            return Err(ip_blocked());
+        }
         Err(invalid_credentials())
     }
+}
+
+/// The answer to every attempt from a blocked address (whatever the account).
+pub(crate) fn ip_blocked() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "ip_blocked",
+        "too many failed sign-ins from your address; it is blocked for now — ask an administrator",
+    )
 }
 
 /// `POST /v1/pair`.

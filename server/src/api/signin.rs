@@ -31,7 +31,7 @@ use crate::crypto::{
     choices_with, digest_eq, is_id, random_bytes, random_id, random_number, random_token, sha256,
 };
 use crate::state::Shared;
-use crate::store::{NewRequest, NewSession, StartLimits, StartOutcome};
+use crate::store::{NewRequest, NewSession, SessionScope, StartLimits, StartOutcome};
 
 /// Stores a new session for `account` and returns its token.
 fn new_session(shared: &Shared, account: &str) -> Result<(String, NewSession), ApiError> {
@@ -42,6 +42,7 @@ fn new_session(shared: &Shared, account: &str) -> Result<(String, NewSession), A
         account: account.to_owned(),
         created_at: now,
         expires_at: now + shared.limits.session_ttl_s,
+        scope: SessionScope::Full,
     };
     Ok((token, session))
 }
@@ -71,6 +72,14 @@ pub(crate) async fn start(
     };
 
     if user.method == SignInMethod::Password {
+        let groups = shared.store.enforced_groups().await?;
+        if crate::twostep::status::is_enforced(&user, &groups) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "setup_required",
+                "2-step verification is required for this account; finish setting it up in the web portal",
+            ));
+        }
         let (token, session) = new_session(&shared, &user.username)?;
         shared.store.create_session(session).await?;
         shared.log(format_args!("password sign-in"));
@@ -85,7 +94,36 @@ pub(crate) async fn start(
         }));
     }
 
-    let devices = shared.store.devices(user.username.clone()).await?;
+    let started = start_approve(&shared, &user.username, client_ip, user_agent(&headers)).await?;
+    Ok(Json(SignInStarted {
+        state: RequestState::Pending,
+        request_id: Some(started.request_id),
+        number: Some(started.number),
+        expires_at: Some(started.expires_at),
+        poll_token: Some(started.poll_token),
+        session_token: None,
+        server_time: shared.now(),
+    }))
+}
+
+/// A started Approve request (what the login side shows and polls with).
+pub(crate) struct ApproveStarted {
+    pub request_id: String,
+    pub number: u8,
+    pub expires_at: i64,
+    pub poll_token: String,
+}
+
+/// Creates an Approve request for `account` under the push-bombing limits,
+/// wakes its long-polling devices and sends push wake-ups. Shared by the
+/// JSON API and the web sign-in page.
+pub(crate) async fn start_approve(
+    shared: &Shared,
+    account: &str,
+    client_ip: String,
+    user_agent: String,
+) -> Result<ApproveStarted, ApiError> {
+    let devices = shared.store.devices(account.to_owned()).await?;
     if !devices.iter().any(|d| d.revoked_at.is_none()) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -99,14 +137,14 @@ pub(crate) async fn start(
     let poll_token = random_token()?;
     let request = NewRequest {
         id: random_id()?,
-        account: user.username.clone(),
+        account: account.to_owned(),
         nonce: random_bytes::<32>()?.to_vec(),
         number,
         choices: choices_with(number)?,
         context: SignInContext {
             service: shared.name.clone(),
             client_ip,
-            user_agent: user_agent(&headers),
+            user_agent,
             location: String::new(),
             created_at: now,
             expires_at: now + shared.request_ttl_s,
@@ -146,19 +184,16 @@ pub(crate) async fn start(
         }
         StartOutcome::UnknownAccount => return Err(invalid_credentials()),
     }
-    shared.hub.notify_account(&user.username);
-    let targets = shared.store.push_targets(user.username.clone()).await?;
+    shared.hub.notify_account(account);
+    let targets = shared.store.push_targets(account.to_owned()).await?;
     shared.push.wake_all(targets, &request_id);
     shared.log(format_args!("request {request_id} created"));
-    Ok(Json(SignInStarted {
-        state: RequestState::Pending,
-        request_id: Some(request_id),
-        number: Some(number),
-        expires_at: Some(expires_at),
-        poll_token: Some(poll_token),
-        session_token: None,
-        server_time: shared.now(),
-    }))
+    Ok(ApproveStarted {
+        request_id,
+        number,
+        expires_at,
+        poll_token,
+    })
 }
 
 /// `?poll_token=…&wait=N`.
@@ -237,9 +272,11 @@ pub(crate) async fn session(
     let token = bearer(&headers).ok_or_else(|| ApiError::unauthorized("session token required"))?;
     let account = shared
         .store
-        .session_account(sha256(token.as_bytes()), shared.now())
+        .session(sha256(token.as_bytes()), shared.now())
         .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid or expired session"))?;
+        .filter(|s| s.scope == SessionScope::Full)
+        .ok_or_else(|| ApiError::unauthorized("invalid or expired session"))?
+        .account;
     Ok(Json(SessionInfo {
         account,
         server_time: shared.now(),

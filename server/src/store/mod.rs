@@ -5,16 +5,20 @@
 //! "answer this request if it is still pending") so that each is one
 //! transaction and every check-then-write is atomic in the database, not in
 //! the caller. Methods return boxed futures so the trait stays object-safe
-//! and an asynchronous backend can implement it directly: issue 5 adds
-//! PostgreSQL; today only [`SqliteStore`] exists (rusqlite on blocking
-//! threads).
+//! and an asynchronous backend can implement it directly: [`SqliteStore`]
+//! (rusqlite on blocking threads, one host) and [`PgStore`] (tokio-postgres,
+//! several nodes sharing one database).
 //!
 //! Secrets are stored as SHA-256 digests only (pairing tokens, poll tokens,
 //! session tokens); passwords as Argon2id PHC strings. "Expired" is never
 //! written: a pending request whose `expires_at` has passed *is* expired
 //! ([`RequestRecord::effective_state`]).
 
+mod pg_schema;
+pub(crate) mod pg_wake;
+mod postgres;
 mod schema;
+mod security;
 mod sqlite;
 
 use std::future::Future;
@@ -25,7 +29,14 @@ use serde::Serialize;
 
 use crate::accounts::SignInMethod;
 
+pub use pg_schema::PG_SCHEMA_VERSION;
+pub use postgres::PgStore;
 pub use schema::SCHEMA_VERSION;
+pub use security::{
+    EmailCodeOutcome, EmailTokenKind, IpBlock, IpBlockPolicy, LoginFlow, NewEmailToken, OtpSecret,
+    SecondStep, SessionRecord, SessionScope, SpaceOutcome, SyncBlob, SyncPut, SyncPutOutcome,
+    SyncPutResult, SyncSpace, UserFlags, UserListing,
+};
 pub use sqlite::SqliteStore;
 
 /// What a [`Store`] method returns.
@@ -54,6 +65,31 @@ pub enum StoreError {
     /// The system random generator failed.
     #[error("the system random generator failed")]
     Random,
+    /// PostgreSQL reported an error (message and SQLSTATE only: never row
+    /// values or the connection URL).
+    #[error("database error: {}", pg_message(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No PostgreSQL connection could be had from the pool.
+    #[error("database connection pool: {}", pool_message(.0))]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// The PostgreSQL connection pool could not be built.
+    #[error("cannot set up the database connection pool")]
+    PoolSetup,
+}
+
+/// A PostgreSQL error without its `DETAIL` (which may quote row values).
+fn pg_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
+fn pool_message(e: &deadpool_postgres::PoolError) -> String {
+    match e {
+        deadpool_postgres::PoolError::Backend(pg) => pg_message(pg),
+        other => other.to_string(),
+    }
 }
 
 /// A user account.
@@ -69,6 +105,51 @@ pub struct UserRecord {
     pub created_at: i64,
     /// New sign-in requests are refused until this time (after a report).
     pub paused_until: i64,
+    /// With 2-step verification, the step offered first.
+    pub second_step: SecondStep,
+    /// May use the admin pages.
+    pub is_admin: bool,
+    /// Group names (for enforcement policies).
+    pub groups: Vec<String>,
+    /// 2-step verification is enforced for this user individually.
+    pub enforce_2sv: bool,
+    /// Confirmed TOTP seed.
+    pub otp_secret: Option<OtpSecret>,
+    /// TOTP seed being enrolled (not yet confirmed with a code).
+    pub otp_pending: Option<OtpSecret>,
+    /// Highest TOTP time step accepted so far (replay guard).
+    pub otp_last_step: i64,
+    /// Backup email address.
+    pub email: Option<String>,
+    /// Whether the backup address was verified.
+    pub email_verified: bool,
+}
+
+impl UserRecord {
+    /// A new user with no second factor, no groups, not an admin.
+    pub fn new(
+        username: String,
+        password_hash: Option<String>,
+        method: SignInMethod,
+        created_at: i64,
+    ) -> Self {
+        Self {
+            username,
+            password_hash,
+            method,
+            created_at,
+            paused_until: 0,
+            second_step: SecondStep::Approve,
+            is_admin: false,
+            groups: Vec::new(),
+            enforce_2sv: false,
+            otp_secret: None,
+            otp_pending: None,
+            otp_last_step: 0,
+            email: None,
+            email_verified: false,
+        }
+    }
 }
 
 /// A paired device (phone).
@@ -280,6 +361,8 @@ pub struct NewSession {
     pub created_at: i64,
     /// End of validity.
     pub expires_at: i64,
+    /// What it may do.
+    pub scope: SessionScope,
 }
 
 /// An admin-visible event to record.
@@ -390,11 +473,172 @@ pub trait Store: Send + Sync + 'static {
     /// if not approved or already issued.
     fn issue_session(&self, request_id: String, session: NewSession) -> StoreFuture<'_, bool>;
 
-    /// Stores a session (password-only sign-in).
+    /// Stores a session (password-only sign-in, OTP, email code, setup).
     fn create_session(&self, session: NewSession) -> StoreFuture<'_, ()>;
 
-    /// The account of a valid, unexpired session.
-    fn session_account(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<String>>;
+    /// A valid, unexpired session.
+    fn session(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<SessionRecord>>;
+
+    /// Ends one session (sign out).
+    fn delete_session(&self, token_hash: [u8; 32]) -> StoreFuture<'_, ()>;
+
+    /// Ends every session of an account (sign out everywhere); how many.
+    fn delete_sessions(&self, account: String) -> StoreFuture<'_, u32>;
+
+    // --- accounts and policy ---
+
+    /// Every user with its number of active devices, by name.
+    fn users(&self) -> StoreFuture<'_, Vec<UserListing>>;
+
+    /// Sets how a user signs in, ends all their sessions and records
+    /// `two_step_changed` with `detail`, in one transaction; `false` if no
+    /// such user.
+    fn set_sign_in(
+        &self,
+        account: String,
+        method: SignInMethod,
+        second_step: SecondStep,
+        now: i64,
+        detail: String,
+    ) -> StoreFuture<'_, bool>;
+
+    /// Changes administrative flags; `false` if no such user.
+    fn set_user_flags(&self, account: String, flags: UserFlags) -> StoreFuture<'_, bool>;
+
+    /// Groups whose members must use 2-step verification, by name.
+    fn enforced_groups(&self) -> StoreFuture<'_, Vec<String>>;
+
+    /// Adds or removes a group from [`Store::enforced_groups`].
+    fn set_group_enforced(&self, group: String, enforced: bool) -> StoreFuture<'_, ()>;
+
+    /// Revokes every active device of an account (records `device_revoked`
+    /// for each); how many.
+    fn revoke_all_devices(&self, account: String, now: i64) -> StoreFuture<'_, u32>;
+
+    // --- TOTP ---
+
+    /// Sets or clears the TOTP seed being enrolled; `false` if no such user.
+    fn set_otp_pending(&self, account: String, secret: Option<OtpSecret>) -> StoreFuture<'_, bool>;
+
+    /// Makes the pending seed the confirmed one and marks `step` used;
+    /// `false` if nothing was pending.
+    fn confirm_otp(&self, account: String, step: i64) -> StoreFuture<'_, bool>;
+
+    /// Removes the confirmed and pending seeds; `false` if no such user.
+    fn remove_otp(&self, account: String) -> StoreFuture<'_, bool>;
+
+    /// Marks TOTP `step` used if it is newer than every step used before
+    /// (atomic across nodes: the replay guard); `false` otherwise.
+    fn use_otp_step(&self, account: String, step: i64) -> StoreFuture<'_, bool>;
+
+    // --- backup email ---
+
+    /// Sets (unverified) or clears the backup address; with `verify`, stores
+    /// that verification token, replacing older ones. `false` if no user.
+    fn set_backup_email(
+        &self,
+        account: String,
+        email: Option<String>,
+        verify: Option<NewEmailToken>,
+    ) -> StoreFuture<'_, bool>;
+
+    /// Consumes a verification token: marks the address it was sent to as
+    /// verified if it is still the account's address. Returns the account.
+    fn verify_email(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<String>>;
+
+    /// Stores an emergency code for an account with a verified address,
+    /// unless `max_per_window` codes were created in the last `window_s`.
+    fn create_email_code(
+        &self,
+        account: String,
+        code: NewEmailToken,
+        max_per_window: u32,
+        window_s: i64,
+    ) -> StoreFuture<'_, EmailCodeOutcome>;
+
+    /// Consumes an unexpired, unused emergency code of the account.
+    fn use_email_code(
+        &self,
+        account: String,
+        code_hash: [u8; 32],
+        now: i64,
+    ) -> StoreFuture<'_, bool>;
+
+    // --- failed sign-ins and IP blocks ---
+
+    /// Records a failed sign-in from `ip` (and under `key`, e.g.
+    /// `otp:alice`, if given) and blocks the address when the policy says
+    /// so. Returns whether the address is now blocked.
+    fn record_failure(
+        &self,
+        ip: String,
+        key: Option<String>,
+        now: i64,
+        policy: IpBlockPolicy,
+    ) -> StoreFuture<'_, bool>;
+
+    /// Failures recorded under `key` after `since`.
+    fn failure_count(&self, key: String, since: i64) -> StoreFuture<'_, u32>;
+
+    /// The block on `ip`, if one is in force.
+    fn ip_block(&self, ip: String, now: i64) -> StoreFuture<'_, Option<IpBlock>>;
+
+    /// Blocks in force, newest first.
+    fn ip_blocks(&self, now: i64) -> StoreFuture<'_, Vec<IpBlock>>;
+
+    /// Lifts a block and forgets the address's failures; `false` if it was
+    /// not blocked.
+    fn unblock_ip(&self, ip: String) -> StoreFuture<'_, bool>;
+
+    // --- browser login flows ---
+
+    /// Stores a login flow (first factor passed).
+    fn create_flow(&self, flow: LoginFlow) -> StoreFuture<'_, ()>;
+
+    /// An unexpired login flow.
+    fn flow(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<LoginFlow>>;
+
+    /// Records the Approve request started for a flow.
+    fn set_flow_request(&self, token_hash: [u8; 32], request_id: String) -> StoreFuture<'_, ()>;
+
+    /// Ends a flow.
+    fn delete_flow(&self, token_hash: [u8; 32]) -> StoreFuture<'_, ()>;
+
+    // --- sync: opaque encrypted blobs per space ---
+
+    /// Creates a sync space (see [`SpaceOutcome`]).
+    fn sync_create_space(
+        &self,
+        space_id: String,
+        auth_hash: [u8; 32],
+        now: i64,
+    ) -> StoreFuture<'_, SpaceOutcome>;
+
+    /// Looks a space up (deleted ones included).
+    fn sync_space(&self, space_id: String) -> StoreFuture<'_, Option<SyncSpace>>;
+
+    /// Entries written after revision `since`, by revision, at most `limit`.
+    fn sync_entries_since(
+        &self,
+        space_id: String,
+        since: i64,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<SyncBlob>>;
+
+    /// Conditional writes in one transaction: each entry is written only if
+    /// its stored revision still equals its `base_rev` (0: absent), getting
+    /// the space's next revision; otherwise its current version is returned.
+    fn sync_put_entries(
+        &self,
+        space_id: String,
+        puts: Vec<SyncPut>,
+        max_entries: u32,
+        now: i64,
+    ) -> StoreFuture<'_, SyncPutOutcome>;
+
+    /// Deletes a space's entries and marks it deleted (kept as a tombstone
+    /// so other devices learn it); `false` if unknown or already deleted.
+    fn sync_delete_space(&self, space_id: String, now: i64) -> StoreFuture<'_, bool>;
 
     /// Records an event.
     fn add_event(&self, event: NewEvent) -> StoreFuture<'_, ()>;

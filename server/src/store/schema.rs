@@ -87,6 +87,80 @@ const MIGRATIONS: &[&str] = &[
         detail     TEXT NOT NULL DEFAULT ''
     ) STRICT;
     ",
+    // 2: 2-step verification settings, TOTP, backup email, IP blocks,
+    // session scopes and browser login flows.
+    "
+    ALTER TABLE users ADD COLUMN second_step TEXT NOT NULL DEFAULT 'approve'
+        CHECK (second_step IN ('approve', 'otp'));
+    ALTER TABLE users ADD COLUMN is_admin INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN groups TEXT NOT NULL DEFAULT '';
+    ALTER TABLE users ADD COLUMN enforce_2sv INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN otp_secret BLOB;
+    ALTER TABLE users ADD COLUMN otp_pending BLOB;
+    ALTER TABLE users ADD COLUMN otp_last_step INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN email TEXT;
+    ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;
+
+    ALTER TABLE sessions ADD COLUMN scope TEXT NOT NULL DEFAULT 'full'
+        CHECK (scope IN ('full', 'setup'));
+    CREATE INDEX sessions_by_account ON sessions(account);
+
+    CREATE TABLE enforced_groups (
+        name TEXT PRIMARY KEY
+    ) STRICT;
+
+    CREATE TABLE email_tokens (
+        token_hash BLOB PRIMARY KEY,
+        account    TEXT NOT NULL REFERENCES users(username),
+        kind       TEXT NOT NULL CHECK (kind IN ('verify', 'code')),
+        email      TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at    INTEGER
+    ) STRICT;
+    CREATE INDEX email_tokens_by_account ON email_tokens(account, kind, created_at);
+
+    CREATE TABLE failures (
+        key  TEXT NOT NULL,
+        time INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX failures_by_key ON failures(key, time);
+
+    CREATE TABLE ip_blocks (
+        ip         TEXT PRIMARY KEY,
+        blocked_at INTEGER NOT NULL,
+        until      INTEGER,
+        failures   INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE login_flows (
+        token_hash BLOB PRIMARY KEY,
+        account    TEXT NOT NULL REFERENCES users(username),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        request_id TEXT
+    ) STRICT;
+    ",
+    // 3: end-to-end encrypted sync: spaces and their opaque entries.
+    "
+    CREATE TABLE sync_spaces (
+        space_id   TEXT PRIMARY KEY,
+        auth_hash  BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        deleted_at INTEGER,
+        rev        INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+
+    CREATE TABLE sync_entries (
+        space_id   TEXT NOT NULL REFERENCES sync_spaces(space_id),
+        entry_id   TEXT NOT NULL,
+        rev        INTEGER NOT NULL,
+        blob       BLOB NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (space_id, entry_id)
+    ) STRICT;
+    CREATE INDEX sync_entries_by_rev ON sync_entries(space_id, rev);
+    ",
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`].

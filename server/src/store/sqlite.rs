@@ -16,9 +16,12 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::schema::migrate;
 use super::{
-    AnswerOutcome, AnswerUpdate, DeviceRecord, Event, NewDevice, NewEvent, NewRequest, NewSession,
-    PairCredential, PairOutcome, PushTarget, RequestRecord, StartLimits, StartOutcome, Store,
-    StoreError, StoreFuture, UserRecord,
+    AnswerOutcome, AnswerUpdate, DeviceRecord, EmailCodeOutcome, EmailTokenKind, Event, IpBlock,
+    IpBlockPolicy, LoginFlow, NewDevice, NewEmailToken, NewEvent, NewRequest, NewSession,
+    OtpSecret, PairCredential, PairOutcome, PushTarget, RequestRecord, SecondStep, SessionRecord,
+    SessionScope, SpaceOutcome, StartLimits, StartOutcome, Store, StoreError, StoreFuture,
+    SyncBlob, SyncPut, SyncPutOutcome, SyncPutResult, SyncSpace, UserFlags, UserListing,
+    UserRecord,
 };
 use crate::accounts::SignInMethod;
 use crate::crypto::random_id;
@@ -105,8 +108,14 @@ fn bad_column(index: usize, what: &'static str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(index, Type::Text, what.into())
 }
 
+const USER_COLUMNS: &str = "username, password_hash, method, created_at, paused_until, \
+     second_step, is_admin, groups, enforce_2sv, otp_secret, otp_pending, otp_last_step, \
+     email, email_verified";
+
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
     let method: String = r.get(2)?;
+    let second: String = r.get(5)?;
+    let groups: String = r.get(7)?;
     Ok(UserRecord {
         username: r.get(0)?,
         password_hash: r.get(1)?,
@@ -114,7 +123,46 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
             .ok_or_else(|| bad_column(2, "unknown sign-in method"))?,
         created_at: r.get(3)?,
         paused_until: r.get(4)?,
+        second_step: SecondStep::parse(&second)
+            .ok_or_else(|| bad_column(5, "unknown second step"))?,
+        is_admin: r.get::<_, i64>(6)? != 0,
+        groups: split_groups(&groups),
+        enforce_2sv: r.get::<_, i64>(8)? != 0,
+        otp_secret: r.get::<_, Option<Vec<u8>>>(9)?.map(OtpSecret::new),
+        otp_pending: r.get::<_, Option<Vec<u8>>>(10)?.map(OtpSecret::new),
+        otp_last_step: r.get(11)?,
+        email: r.get(12)?,
+        email_verified: r.get::<_, i64>(13)? != 0,
     })
+}
+
+/// Groups are stored as one comma-separated column (names never contain
+/// commas: `accounts::check_group`).
+fn split_groups(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn insert_session(conn: &Connection, session: &NewSession) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO sessions (token_hash, account, created_at, expires_at, scope) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            &session.token_hash[..],
+            session.account,
+            session.created_at,
+            session.expires_at,
+            session.scope.as_str()
+        ],
+    )?;
+    Ok(())
+}
+
+fn digest_from(v: Vec<u8>, index: usize) -> rusqlite::Result<[u8; 32]> {
+    v.as_slice()
+        .try_into()
+        .map_err(|_| bad_column(index, "digest length"))
 }
 
 const DEVICE_COLUMNS: &str =
@@ -167,6 +215,36 @@ fn request_from_row(r: &Row<'_>) -> rusqlite::Result<RequestRecord> {
     })
 }
 
+fn insert_email_token(
+    conn: &Connection,
+    account: &str,
+    kind: EmailTokenKind,
+    t: &NewEmailToken,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO email_tokens (token_hash, account, kind, email, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            &t.token_hash[..],
+            account,
+            kind.as_str(),
+            t.email,
+            t.created_at,
+            t.expires_at
+        ],
+    )?;
+    Ok(())
+}
+
+fn ip_block_from_row(r: &Row<'_>) -> rusqlite::Result<IpBlock> {
+    Ok(IpBlock {
+        ip: r.get(0)?,
+        blocked_at: r.get(1)?,
+        until: r.get(2)?,
+        failures: u32::try_from(r.get::<_, i64>(3)?).unwrap_or(u32::MAX),
+    })
+}
+
 fn insert_event(conn: &Connection, e: &NewEvent) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO events (time, kind, account, device_id, request_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -185,9 +263,21 @@ impl Store for SqliteStore {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let n = tx.execute(
-                "INSERT OR IGNORE INTO users (username, password_hash, method, created_at, paused_until)
-                 VALUES (?1, ?2, ?3, ?4, 0)",
-                params![user.username, user.password_hash, user.method.as_str(), user.created_at],
+                "INSERT OR IGNORE INTO users (username, password_hash, method, created_at, paused_until,
+                     second_step, is_admin, groups, enforce_2sv, email, email_verified)
+                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    user.username,
+                    user.password_hash,
+                    user.method.as_str(),
+                    user.created_at,
+                    user.second_step.as_str(),
+                    i64::from(user.is_admin),
+                    user.groups.join(","),
+                    i64::from(user.enforce_2sv),
+                    user.email,
+                    i64::from(user.email_verified)
+                ],
             )?;
             if n == 1 {
                 insert_event(
@@ -209,12 +299,9 @@ impl Store for SqliteStore {
 
     fn user(&self, username: String) -> StoreFuture<'_, Option<UserRecord>> {
         self.run(move |conn| {
+            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1");
             Ok(conn
-                .query_row(
-                    "SELECT username, password_hash, method, created_at, paused_until FROM users WHERE username = ?1",
-                    params![username],
-                    user_from_row,
-                )
+                .query_row(&sql, params![username], user_from_row)
                 .optional()?)
         })
     }
@@ -542,10 +629,7 @@ impl Store for SqliteStore {
             if n != 1 {
                 return Ok(false);
             }
-            tx.execute(
-                "INSERT INTO sessions (token_hash, account, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![&session.token_hash[..], session.account, session.created_at, session.expires_at],
-            )?;
+            insert_session(&tx, &session)?;
             tx.commit()?;
             Ok(true)
         })
@@ -554,25 +638,668 @@ impl Store for SqliteStore {
     fn create_session(&self, session: NewSession) -> StoreFuture<'_, ()> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute("DELETE FROM sessions WHERE expires_at <= ?1", params![session.created_at])?;
             tx.execute(
-                "INSERT INTO sessions (token_hash, account, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![&session.token_hash[..], session.account, session.created_at, session.expires_at],
+                "DELETE FROM sessions WHERE expires_at <= ?1",
+                params![session.created_at],
+            )?;
+            insert_session(&tx, &session)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<SessionRecord>> {
+        self.run(move |conn| {
+            let found: Option<(String, String, i64)> = conn
+                .query_row(
+                    "SELECT account, scope, expires_at FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
+                    params![&token_hash[..], now],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            found
+                .map(|(account, scope, expires_at)| {
+                    Ok(SessionRecord {
+                        account,
+                        scope: SessionScope::parse(&scope)
+                            .ok_or(StoreError::Corrupt("unknown session scope"))?,
+                        expires_at,
+                    })
+                })
+                .transpose()
+        })
+    }
+
+    fn delete_session(&self, token_hash: [u8; 32]) -> StoreFuture<'_, ()> {
+        self.run(move |conn| {
+            conn.execute(
+                "DELETE FROM sessions WHERE token_hash = ?1",
+                params![&token_hash[..]],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn delete_sessions(&self, account: String) -> StoreFuture<'_, u32> {
+        self.run(move |conn| {
+            let n = conn.execute("DELETE FROM sessions WHERE account = ?1", params![account])?;
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn users(&self) -> StoreFuture<'_, Vec<UserListing>> {
+        self.run(move |conn| {
+            let sql = format!(
+                "SELECT {USER_COLUMNS},
+                    (SELECT COUNT(*) FROM devices d WHERE d.account = users.username AND d.revoked_at IS NULL)
+                 FROM users ORDER BY username"
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map([], |r| {
+                Ok(UserListing {
+                    user: user_from_row(r)?,
+                    active_devices: u32::try_from(r.get::<_, i64>(14)?).unwrap_or(u32::MAX),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn set_sign_in(
+        &self,
+        account: String,
+        method: SignInMethod,
+        second_step: SecondStep,
+        now: i64,
+        detail: String,
+    ) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx.execute(
+                "UPDATE users SET method = ?1, second_step = ?2 WHERE username = ?3",
+                params![method.as_str(), second_step.as_str(), account],
+            )?;
+            if n != 1 {
+                return Ok(false);
+            }
+            tx.execute("DELETE FROM sessions WHERE account = ?1", params![account])?;
+            tx.execute(
+                "DELETE FROM login_flows WHERE account = ?1",
+                params![account],
+            )?;
+            insert_event(
+                &tx,
+                &NewEvent {
+                    time: now,
+                    kind: "two_step_changed",
+                    account: Some(account),
+                    device_id: None,
+                    request_id: None,
+                    detail,
+                },
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn set_user_flags(&self, account: String, flags: UserFlags) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let exists = tx
+                .query_row(
+                    "SELECT 1 FROM users WHERE username = ?1",
+                    params![account],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if !exists {
+                return Ok(false);
+            }
+            if let Some(admin) = flags.is_admin {
+                tx.execute(
+                    "UPDATE users SET is_admin = ?1 WHERE username = ?2",
+                    params![i64::from(admin), account],
+                )?;
+            }
+            if let Some(enforce) = flags.enforce_2sv {
+                tx.execute(
+                    "UPDATE users SET enforce_2sv = ?1 WHERE username = ?2",
+                    params![i64::from(enforce), account],
+                )?;
+            }
+            if let Some(groups) = &flags.groups {
+                tx.execute(
+                    "UPDATE users SET groups = ?1 WHERE username = ?2",
+                    params![groups.join(","), account],
+                )?;
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn enforced_groups(&self) -> StoreFuture<'_, Vec<String>> {
+        self.run(move |conn| {
+            let mut stmt = conn.prepare("SELECT name FROM enforced_groups ORDER BY name")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+    }
+
+    fn set_group_enforced(&self, group: String, enforced: bool) -> StoreFuture<'_, ()> {
+        self.run(move |conn| {
+            if enforced {
+                conn.execute(
+                    "INSERT OR IGNORE INTO enforced_groups (name) VALUES (?1)",
+                    params![group],
+                )?;
+            } else {
+                conn.execute(
+                    "DELETE FROM enforced_groups WHERE name = ?1",
+                    params![group],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn revoke_all_devices(&self, account: String, now: i64) -> StoreFuture<'_, u32> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let ids: Vec<String> = {
+                let mut stmt = tx.prepare(
+                    "SELECT id FROM devices WHERE account = ?1 AND revoked_at IS NULL ORDER BY created_at, id",
+                )?;
+                let rows = stmt.query_map(params![account], |r| r.get(0))?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            for id in &ids {
+                tx.execute(
+                    "UPDATE devices SET revoked_at = ?1, push_token = NULL WHERE id = ?2",
+                    params![now, id],
+                )?;
+                insert_event(
+                    &tx,
+                    &NewEvent {
+                        time: now,
+                        kind: "device_revoked",
+                        account: Some(account.clone()),
+                        device_id: Some(id.clone()),
+                        request_id: None,
+                        detail: "all devices".into(),
+                    },
+                )?;
+            }
+            tx.commit()?;
+            Ok(u32::try_from(ids.len()).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn set_otp_pending(&self, account: String, secret: Option<OtpSecret>) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let n = conn.execute(
+                "UPDATE users SET otp_pending = ?1 WHERE username = ?2",
+                params![secret.as_ref().map(OtpSecret::expose), account],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn confirm_otp(&self, account: String, step: i64) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let n = conn.execute(
+                "UPDATE users SET otp_secret = otp_pending, otp_pending = NULL, otp_last_step = ?1
+                 WHERE username = ?2 AND otp_pending IS NOT NULL",
+                params![step, account],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn remove_otp(&self, account: String) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let n = conn.execute(
+                "UPDATE users SET otp_secret = NULL, otp_pending = NULL WHERE username = ?1",
+                params![account],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn use_otp_step(&self, account: String, step: i64) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let n = conn.execute(
+                "UPDATE users SET otp_last_step = ?1
+                 WHERE username = ?2 AND otp_secret IS NOT NULL AND otp_last_step < ?1",
+                params![step, account],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn set_backup_email(
+        &self,
+        account: String,
+        email: Option<String>,
+        verify: Option<NewEmailToken>,
+    ) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx.execute(
+                "UPDATE users SET email = ?1, email_verified = 0 WHERE username = ?2",
+                params![email, account],
+            )?;
+            if n != 1 {
+                return Ok(false);
+            }
+            tx.execute(
+                "DELETE FROM email_tokens WHERE account = ?1 AND (kind = 'verify' OR used_at IS NULL)",
+                params![account],
+            )?;
+            if let Some(t) = &verify {
+                insert_email_token(&tx, &account, EmailTokenKind::Verify, t)?;
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn verify_email(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<String>> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT account, email FROM email_tokens
+                     WHERE token_hash = ?1 AND kind = 'verify' AND used_at IS NULL AND expires_at > ?2",
+                    params![&token_hash[..], now],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((account, email)) = found else {
+                return Ok(None);
+            };
+            tx.execute(
+                "UPDATE email_tokens SET used_at = ?1 WHERE token_hash = ?2",
+                params![now, &token_hash[..]],
+            )?;
+            let n = tx.execute(
+                "UPDATE users SET email_verified = 1 WHERE username = ?1 AND email = ?2",
+                params![account, email],
+            )?;
+            tx.commit()?;
+            Ok((n == 1).then_some(account))
+        })
+    }
+
+    fn create_email_code(
+        &self,
+        account: String,
+        code: NewEmailToken,
+        max_per_window: u32,
+        window_s: i64,
+    ) -> StoreFuture<'_, EmailCodeOutcome> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let verified: Option<(Option<String>, i64)> = tx
+                .query_row(
+                    "SELECT email, email_verified FROM users WHERE username = ?1",
+                    params![account],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            match verified {
+                Some((Some(email), 1)) if email == code.email => {}
+                _ => return Ok(EmailCodeOutcome::NoVerifiedEmail),
+            }
+            let recent: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM email_tokens WHERE account = ?1 AND kind = 'code' AND created_at > ?2",
+                params![account, code.created_at - window_s],
+                |r| r.get(0),
+            )?;
+            if recent >= i64::from(max_per_window) {
+                return Ok(EmailCodeOutcome::RateLimited);
+            }
+            insert_email_token(&tx, &account, EmailTokenKind::Code, &code)?;
+            tx.commit()?;
+            Ok(EmailCodeOutcome::Created)
+        })
+    }
+
+    fn use_email_code(
+        &self,
+        account: String,
+        code_hash: [u8; 32],
+        now: i64,
+    ) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let n = conn.execute(
+                "UPDATE email_tokens SET used_at = ?1
+                 WHERE token_hash = ?2 AND account = ?3 AND kind = 'code' AND used_at IS NULL AND expires_at > ?1",
+                params![now, &code_hash[..], account],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn record_failure(
+        &self,
+        ip: String,
+        key: Option<String>,
+        now: i64,
+        policy: IpBlockPolicy,
+    ) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Nothing needs failures older than a day.
+            tx.execute("DELETE FROM failures WHERE time < ?1", params![now - 86_400])?;
+            let ip_key = format!("ip:{ip}");
+            tx.execute("INSERT INTO failures (key, time) VALUES (?1, ?2)", params![ip_key, now])?;
+            if let Some(key) = &key {
+                tx.execute("INSERT INTO failures (key, time) VALUES (?1, ?2)", params![key, now])?;
+            }
+            let count: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM failures WHERE key = ?1 AND time > ?2",
+                params![ip_key, now - policy.window_s],
+                |r| r.get(0),
+            )?;
+            let already = tx
+                .query_row(
+                    "SELECT 1 FROM ip_blocks WHERE ip = ?1 AND (until IS NULL OR until > ?2)",
+                    params![ip, now],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            let blocked = already || (policy.max_failures > 0 && count >= i64::from(policy.max_failures));
+            if blocked && !already {
+                tx.execute(
+                    "INSERT OR REPLACE INTO ip_blocks (ip, blocked_at, until, failures) VALUES (?1, ?2, ?3, ?4)",
+                    params![ip, now, policy.block_s.map(|s| now + s), count],
+                )?;
+                insert_event(
+                    &tx,
+                    &NewEvent {
+                        time: now,
+                        kind: "ip_blocked",
+                        account: None,
+                        device_id: None,
+                        request_id: None,
+                        detail: format!("ip={ip} failures={count}"),
+                    },
+                )?;
+            }
+            tx.commit()?;
+            Ok(blocked)
+        })
+    }
+
+    fn failure_count(&self, key: String, since: i64) -> StoreFuture<'_, u32> {
+        self.run(move |conn| {
+            let n: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM failures WHERE key = ?1 AND time > ?2",
+                params![key, since],
+                |r| r.get(0),
+            )?;
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn ip_block(&self, ip: String, now: i64) -> StoreFuture<'_, Option<IpBlock>> {
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT ip, blocked_at, until, failures FROM ip_blocks
+                     WHERE ip = ?1 AND (until IS NULL OR until > ?2)",
+                    params![ip, now],
+                    ip_block_from_row,
+                )
+                .optional()?)
+        })
+    }
+
+    fn ip_blocks(&self, now: i64) -> StoreFuture<'_, Vec<IpBlock>> {
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT ip, blocked_at, until, failures FROM ip_blocks
+                 WHERE until IS NULL OR until > ?1 ORDER BY blocked_at DESC, ip",
+            )?;
+            let rows = stmt.query_map(params![now], ip_block_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn unblock_ip(&self, ip: String) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx.execute("DELETE FROM ip_blocks WHERE ip = ?1", params![ip])?;
+            tx.execute(
+                "DELETE FROM failures WHERE key = ?1",
+                params![format!("ip:{ip}")],
+            )?;
+            tx.commit()?;
+            Ok(n == 1)
+        })
+    }
+
+    fn create_flow(&self, flow: LoginFlow) -> StoreFuture<'_, ()> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "DELETE FROM login_flows WHERE expires_at <= ?1",
+                params![flow.created_at],
+            )?;
+            tx.execute(
+                "INSERT INTO login_flows (token_hash, account, created_at, expires_at, request_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    &flow.token_hash[..],
+                    flow.account,
+                    flow.created_at,
+                    flow.expires_at,
+                    flow.request_id
+                ],
             )?;
             tx.commit()?;
             Ok(())
         })
     }
 
-    fn session_account(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<String>> {
+    fn flow(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<LoginFlow>> {
         self.run(move |conn| {
             Ok(conn
                 .query_row(
-                    "SELECT account FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
+                    "SELECT token_hash, account, created_at, expires_at, request_id FROM login_flows
+                     WHERE token_hash = ?1 AND expires_at > ?2",
                     params![&token_hash[..], now],
-                    |r| r.get(0),
+                    |r| {
+                        Ok(LoginFlow {
+                            token_hash: digest_from(r.get(0)?, 0)?,
+                            account: r.get(1)?,
+                            created_at: r.get(2)?,
+                            expires_at: r.get(3)?,
+                            request_id: r.get(4)?,
+                        })
+                    },
                 )
                 .optional()?)
+        })
+    }
+
+    fn set_flow_request(&self, token_hash: [u8; 32], request_id: String) -> StoreFuture<'_, ()> {
+        self.run(move |conn| {
+            conn.execute(
+                "UPDATE login_flows SET request_id = ?1 WHERE token_hash = ?2",
+                params![request_id, &token_hash[..]],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn delete_flow(&self, token_hash: [u8; 32]) -> StoreFuture<'_, ()> {
+        self.run(move |conn| {
+            conn.execute(
+                "DELETE FROM login_flows WHERE token_hash = ?1",
+                params![&token_hash[..]],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn sync_create_space(
+        &self,
+        space_id: String,
+        auth_hash: [u8; 32],
+        now: i64,
+    ) -> StoreFuture<'_, SpaceOutcome> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found: Option<(Vec<u8>, Option<i64>)> = tx
+                .query_row(
+                    "SELECT auth_hash, deleted_at FROM sync_spaces WHERE space_id = ?1",
+                    params![space_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let outcome = match found {
+                Some((_, Some(_))) => SpaceOutcome::Deleted,
+                Some((hash, None)) => {
+                    if crate::crypto::digest_eq(&digest_from(hash, 0)?, &auth_hash) {
+                        SpaceOutcome::Exists
+                    } else {
+                        SpaceOutcome::Forbidden
+                    }
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO sync_spaces (space_id, auth_hash, created_at, rev) VALUES (?1, ?2, ?3, 0)",
+                        params![space_id, &auth_hash[..], now],
+                    )?;
+                    SpaceOutcome::Created
+                }
+            };
+            tx.commit()?;
+            Ok(outcome)
+        })
+    }
+
+    fn sync_space(&self, space_id: String) -> StoreFuture<'_, Option<SyncSpace>> {
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT auth_hash, created_at, deleted_at, rev FROM sync_spaces WHERE space_id = ?1",
+                    params![space_id],
+                    |r| {
+                        Ok(SyncSpace {
+                            auth_hash: digest_from(r.get(0)?, 0)?,
+                            created_at: r.get(1)?,
+                            deleted_at: r.get(2)?,
+                            rev: r.get(3)?,
+                        })
+                    },
+                )
+                .optional()?)
+        })
+    }
+
+    fn sync_entries_since(
+        &self,
+        space_id: String,
+        since: i64,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<SyncBlob>> {
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT entry_id, rev, blob FROM sync_entries
+                 WHERE space_id = ?1 AND rev > ?2 ORDER BY rev LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![space_id, since, i64::from(limit)], |r| {
+                Ok(SyncBlob {
+                    entry_id: r.get(0)?,
+                    rev: r.get(1)?,
+                    blob: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn sync_put_entries(
+        &self,
+        space_id: String,
+        puts: Vec<SyncPut>,
+        max_entries: u32,
+        now: i64,
+    ) -> StoreFuture<'_, SyncPutOutcome> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found: Option<(i64, Option<i64>)> = tx
+                .query_row(
+                    "SELECT rev, deleted_at FROM sync_spaces WHERE space_id = ?1",
+                    params![space_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let mut rev = match found {
+                Some((rev, None)) => rev,
+                _ => return Ok(SyncPutOutcome::Gone),
+            };
+            let mut count: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM sync_entries WHERE space_id = ?1",
+                params![space_id],
+                |r| r.get(0),
+            )?;
+            let mut results = Vec::with_capacity(puts.len());
+            for put in puts {
+                let current: Option<(i64, Vec<u8>)> = tx
+                    .query_row(
+                        "SELECT rev, blob FROM sync_entries WHERE space_id = ?1 AND entry_id = ?2",
+                        params![space_id, put.entry_id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                let current_rev = current.as_ref().map_or(0, |c| c.0);
+                if current_rev != put.base_rev {
+                    let (rev, blob) = current.unwrap_or((0, Vec::new()));
+                    results.push(SyncPutResult::Conflict(SyncBlob { entry_id: put.entry_id, rev, blob }));
+                    continue;
+                }
+                if current.is_none() {
+                    count += 1;
+                    if count > i64::from(max_entries) {
+                        return Ok(SyncPutOutcome::Full);
+                    }
+                }
+                rev += 1;
+                tx.execute(
+                    "INSERT INTO sync_entries (space_id, entry_id, rev, blob, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (space_id, entry_id) DO UPDATE SET rev = excluded.rev, blob = excluded.blob, updated_at = excluded.updated_at",
+                    params![space_id, put.entry_id, rev, put.blob, now],
+                )?;
+                results.push(SyncPutResult::Stored { rev });
+            }
+            tx.execute("UPDATE sync_spaces SET rev = ?1 WHERE space_id = ?2", params![rev, space_id])?;
+            tx.commit()?;
+            Ok(SyncPutOutcome::Done(results))
+        })
+    }
+
+    fn sync_delete_space(&self, space_id: String, now: i64) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx.execute(
+                "UPDATE sync_spaces SET deleted_at = ?1 WHERE space_id = ?2 AND deleted_at IS NULL",
+                params![now, space_id],
+            )?;
+            if n == 1 {
+                tx.execute(
+                    "DELETE FROM sync_entries WHERE space_id = ?1",
+                    params![space_id],
+                )?;
+            }
+            tx.commit()?;
+            Ok(n == 1)
         })
     }
 

@@ -12,14 +12,16 @@ use countersign_core::approve::protocol::{
     PairRequest, PairResponse, PairingInvite, PendingList, PendingRequest, SignInContext,
     SignInStart, SignInStarted, SignInStatus, HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIME,
 };
-use countersign_server::{start, Clock, ManualClock, RunningServer, ServerConfig, SignInMethod};
+use countersign_server::{
+    start, Clock, Database, ManualClock, RunningServer, ServerConfig, SignInMethod,
+};
 use reqwest::StatusCode;
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "Correct-Horse-battery-1";
 
 /// A running server plus what tests need around it.
 pub struct TestServer {
@@ -27,6 +29,103 @@ pub struct TestServer {
     pub clock: Arc<ManualClock>,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
+    /// The test's own PostgreSQL database (with `COUNTERSIGN_TEST_PG_URL`);
+    /// declared after `server` so it is dropped after the server stops.
+    pub pg: Option<PgTestDb>,
+}
+
+/// Env var naming a PostgreSQL server (a superuser URL): when set, every
+/// test server runs on its own fresh database there instead of SQLite.
+pub const PG_ENV: &str = "COUNTERSIGN_TEST_PG_URL";
+
+/// The PostgreSQL URL from [`PG_ENV`], if set.
+pub fn pg_admin_url() -> Option<String> {
+    std::env::var(PG_ENV).ok().filter(|s| !s.trim().is_empty())
+}
+
+/// A fresh database `cs_test_<random>`, dropped (best effort, `WITH
+/// (FORCE)`) when this value is dropped.
+pub struct PgTestDb {
+    /// URL of the new database.
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl PgTestDb {
+    /// Creates one on the server named by [`PG_ENV`]; `None` if unset.
+    pub async fn create() -> Option<Self> {
+        let admin_url = pg_admin_url()?;
+        let mut bytes = [0u8; 8];
+        ring::rand::SecureRandom::fill(&SystemRandom::new(), &mut bytes).unwrap();
+        let name = format!(
+            "cs_test_{}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        let (client, conn) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {PG_ENV}: {e}"));
+        let driver = tokio::spawn(conn);
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        drop(client);
+        let _ = driver.await;
+        let url = with_database(&admin_url, &name);
+        Some(Self {
+            url,
+            admin_url,
+            name,
+        })
+    }
+
+    /// The [`Database`] to put in a [`ServerConfig`].
+    pub fn database(&self) -> Database {
+        Database::Postgres {
+            url: self.url.clone(),
+        }
+    }
+}
+
+impl Drop for PgTestDb {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop may run inside a runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok((client, conn)) =
+                    tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await
+                {
+                    let driver = tokio::spawn(conn);
+                    let _ = client
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    drop(client);
+                    let _ = driver.await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// `url` (URL form) with its database name replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let query = url[after_scheme..]
+        .find('?')
+        .map_or(url.len(), |i| after_scheme + i);
+    let path = url[after_scheme..query]
+        .find('/')
+        .map_or(query, |i| after_scheme + i);
+    format!("{}/{name}{}", &url[..path], &url[query..])
 }
 
 /// An HTTPS client that trusts only `cert_pem`.
@@ -53,6 +152,10 @@ impl TestServer {
             "Test NAS",
         );
         config.clock = clock.clone();
+        let pg = PgTestDb::create().await;
+        if let Some(db) = &pg {
+            config.database = db.database();
+        }
         tweak(&mut config);
         let server = start(config).await.unwrap();
         let http = client_for(server.cert_pem());
@@ -61,7 +164,15 @@ impl TestServer {
             clock,
             http,
             dir,
+            pg,
         }
+    }
+
+    /// The database this server uses (to start another on the same one).
+    pub fn database(&self) -> Database {
+        self.pg
+            .as_ref()
+            .map_or(Database::Sqlite, PgTestDb::database)
     }
 
     pub fn now(&self) -> i64 {

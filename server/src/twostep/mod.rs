@@ -1,0 +1,13 @@
+//! 2-step verification, the portal side: which users have it and must have
+//! it ([`status`]), TOTP enrollment and checking ([`otp`]), backup email
+//! and emergency codes ([`email`]), and the failed-sign-in guard that
+//! blocks addresses ([`guard`]).
+//!
+//! The web pages and the JSON API both go through these functions so that
+//! a rule (say, "a used TOTP step is never accepted again") holds whichever
+//! door a request comes in by.
+
+pub(crate) mod email;
+pub(crate) mod guard;
+pub(crate) mod otp;
+pub(crate) mod status;
