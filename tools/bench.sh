@@ -3,12 +3,12 @@
 # the test command). Run on an otherwise idle machine; results go to stdout
 # and to target/bench/*.txt.
 #
-# Usage: tools/bench.sh [core|ffi|approve|kotlin|size|signin]...   (default: all)
+# Usage: tools/bench.sh [core|ffi|approve|kotlin|size|signin|sync]...   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target/bench
 what=("$@")
-[ ${#what[@]} -eq 0 ] && what=(core ffi approve kotlin size signin)
+[ ${#what[@]} -eq 0 ] && what=(core ffi approve kotlin size signin sync)
 
 for w in "${what[@]}"; do
   case "$w" in
@@ -40,13 +40,17 @@ for w in "${what[@]}"; do
     signin)
       # Web sign-ins (password + approve, password + OTP) with 32 concurrent
       # browsers: SQLite, PostgreSQL, and two server processes on PostgreSQL.
-      cargo build --locked --release -p countersign-tests --bin signin_bench -p countersign-server
+      cargo build --locked --release -p countersign-tests --bin signin_bench
+      cargo build --locked --release -p countersign-server --bin countersign-server
       pg_url=$(tools/pg.sh start | tail -n 1)
       {
         target/release/signin_bench --clients 32 --signins 8
         target/release/signin_bench --pg "$pg_url" --clients 32 --signins 8
         target/release/signin_bench --pg "$pg_url" --nodes 2 --clients 32 --signins 8
       } 2>&1 | tee target/bench/signin.txt ;;
+    sync)
+      # End-to-end encrypted sync of 500 profiles between two devices.
+      cargo run --locked --release -p countersign-tests --bin sync_bench -- 500 5 2>&1 | tee target/bench/sync.txt ;;
     *) echo "unknown benchmark $w" >&2; exit 2 ;;
   esac
 done

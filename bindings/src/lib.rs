@@ -25,6 +25,7 @@ mod keystore;
 mod listener;
 mod records;
 mod runtime;
+mod sync;
 mod task;
 
 pub use approve::{

@@ -150,6 +150,13 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::backup_cmd::BackupAction,
     },
+    /// End-to-end encrypted sync with your other devices through a
+    /// Countersign server (enable, join, now, status, qr, delete, leave).
+    Sync {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::sync_cmd::SyncAction,
+    },
 }
 
 /// `pair` arguments.

@@ -27,6 +27,17 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     }
     session::unlock(&vault, &mut passcodes)?;
     let mut out = std::io::stdout().lock();
+    // Commands that can change the profiles: after them, the automatic
+    // backup and a sync round run (when on).
+    let changed = matches!(
+        cli.command,
+        Command::Add(_)
+            | Command::Import { .. }
+            | Command::Next { .. }
+            | Command::Rename { .. }
+            | Command::Remove { .. }
+            | Command::Backup { .. }
+    );
     let result = match cli.command {
         Command::Add(a) => {
             if let Some(img) = a.qr {
@@ -151,11 +162,13 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Backup { action } => {
             crate::backup_cmd::run(&vault, &path, action, &mut passcodes, &mut out)
         }
+        Command::Sync { action } => crate::sync_cmd::run(&vault, &path, action, &mut out),
         Command::Demo => Ok(()),
         Command::Passcode { .. } => Ok(()),
     };
-    if result.is_ok() {
+    if result.is_ok() && changed {
         crate::backup_cmd::after_change(&vault, &path);
+        crate::sync_cmd::after_change(&vault, &path);
     }
     result
 }

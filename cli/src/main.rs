@@ -12,6 +12,7 @@ mod commands;
 mod demo;
 mod export_cmd;
 mod session;
+mod sync_cmd;
 mod watch;
 
 use clap::Parser;

@@ -50,4 +50,4 @@ pub use config::{
 };
 pub use error::ServerError;
 pub use push::{ApnsConfig, FcmConfig, PushError, PushSender};
-pub use server::{add_user, add_user_to, start, RunningServer};
+pub use server::{add_user, add_user_to, add_user_with, start, RunningServer};

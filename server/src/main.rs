@@ -162,6 +162,15 @@ struct UserAddArgs {
     /// Read the password from the first line of stdin.
     #[arg(long)]
     password_stdin: bool,
+    /// May use the admin web pages.
+    #[arg(long)]
+    admin: bool,
+    /// Group the user belongs to (repeatable).
+    #[arg(long = "group")]
+    groups: Vec<String>,
+    /// Require 2-step verification (set up at the next sign-in).
+    #[arg(long)]
+    enforce_2sv: bool,
     #[command(flatten)]
     database: DatabaseArgs,
 }
@@ -287,12 +296,18 @@ async fn user_add(args: UserAddArgs) -> Result<(), String> {
     } else {
         None
     };
-    countersign_server::add_user_to(
+    let flags = countersign_server::store::UserFlags {
+        is_admin: args.admin.then_some(true),
+        enforce_2sv: args.enforce_2sv.then_some(true),
+        groups: (!args.groups.is_empty()).then(|| args.groups.clone()),
+    };
+    countersign_server::add_user_with(
         &args.database.database(),
         &args.data_dir,
         &args.username,
         password.as_deref(),
         args.method,
+        flags,
         SystemClock.now(),
     )
     .await

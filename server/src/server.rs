@@ -417,11 +417,52 @@ pub async fn add_user_to(
     method: SignInMethod,
     now: i64,
 ) -> Result<(), ServerError> {
-    match database {
-        Database::Sqlite => add_user(data_dir, username, password, method, now).await,
-        Database::Postgres { url } => {
-            let store = PgStore::connect(url).await?;
-            accounts::create_user_in(&store, now, username, password, method).await
+    add_user_with(
+        database,
+        data_dir,
+        username,
+        password,
+        method,
+        crate::store::UserFlags::default(),
+        now,
+    )
+    .await
+}
+
+/// Like [`add_user_to`], also setting the admin flag, groups and 2-step
+/// enforcement (`None` fields: the defaults — not admin, no groups, not
+/// enforced). The user is created first; flags follow in a second step.
+pub async fn add_user_with(
+    database: &Database,
+    data_dir: &Path,
+    username: &str,
+    password: Option<&str>,
+    method: SignInMethod,
+    flags: crate::store::UserFlags,
+    now: i64,
+) -> Result<(), ServerError> {
+    if let Some(groups) = &flags.groups {
+        for g in groups {
+            accounts::check_group(g)?;
         }
     }
+    let store: Box<dyn crate::store::Store> = match database {
+        Database::Sqlite => {
+            let dir = data_dir.to_path_buf();
+            Box::new(
+                tokio::task::spawn_blocking(move || {
+                    ensure_dir(&dir)?;
+                    open_store(&dir)
+                })
+                .await
+                .map_err(|_| ServerError::Internal("start-up task failed".into()))??,
+            )
+        }
+        Database::Postgres { url } => Box::new(PgStore::connect(url).await?),
+    };
+    accounts::create_user_in(store.as_ref(), now, username, password, method).await?;
+    if flags != crate::store::UserFlags::default() {
+        store.set_user_flags(username.to_owned(), flags).await?;
+    }
+    Ok(())
 }

@@ -27,7 +27,7 @@ mod file;
 mod format;
 mod kdf;
 mod payload;
-mod recovery;
+pub(crate) mod recovery;
 
 pub use format::{MAGIC, VERSION};
 pub use kdf::KdfParams;
@@ -168,6 +168,12 @@ pub fn restore_into(vault: &Vault, contents: BackupContents, now: i64) -> Result
         vault.update_settings(settings)?;
     }
     Ok(report)
+}
+
+/// Replaces `path` with `bytes` atomically (temporary file, `fsync`,
+/// rename, directory `fsync`); used for small state files too.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    file::write_atomic(path, bytes).map_err(Into::into)
 }
 
 /// Writes backup bytes to `path` atomically (temporary file, `fsync`,

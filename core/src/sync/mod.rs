@@ -56,8 +56,10 @@
 //! writes as already seen.
 
 mod codec;
+pub mod device;
 mod entry;
 mod error;
+pub mod keys;
 #[cfg(test)]
 mod tests;
 

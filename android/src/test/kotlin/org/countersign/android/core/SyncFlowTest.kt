@@ -1,0 +1,52 @@
+// End-to-end encrypted sync through the Kotlin bindings: two vaults, the
+// real countersign-server started by tools/kotlin-test.sh
+// (COUNTERSIGN_TEST_SERVER), suspend calls from coroutines.
+package org.countersign.android.core
+
+import kotlinx.coroutines.runBlocking
+import org.countersign.core.systemClock
+import org.countersign.android.testing.rfcUri
+import org.countersign.android.testing.withVault
+import org.countersign.core.AuthException
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertNotNull
+import org.junit.Assert.assertNull
+import org.junit.Assert.assertTrue
+import org.junit.Assert.fail
+import org.junit.Test
+
+class SyncFlowTest {
+    private val base: String = System.getenv("COUNTERSIGN_TEST_SERVER")
+        ?: error("COUNTERSIGN_TEST_SERVER is not set: run through tools/kotlin-test.sh")
+
+    @Test
+    fun enableJoinSyncAndDeleteEverywhere() = withVault(clock = systemClock()) { a ->
+        withVault(clock = systemClock()) { b ->
+            runBlocking {
+                val fingerprint = a.fetchServerIdentity(base).fingerprint
+                assertNull(a.syncStatus())
+                a.addUri(rfcUri(6))
+                val enabled = a.syncEnable(listOf(base), fingerprint)
+                assertEquals(1u, enabled.report.pushed)
+                assertEquals(29, enabled.code.length)
+                val joined = b.syncJoin(a.syncJoinText())
+                assertEquals(1u, joined.added)
+                assertEquals(a.codes().single().code, b.codes().single().code)
+                b.addUri("otpauth://totp/Beta:me?secret=GEZDGNBVGY3TQOJQ&issuer=Beta")
+                assertEquals(1u, b.syncNow().pushed)
+                assertEquals(1u, a.syncNow().added)
+                assertEquals(2, a.profiles().size)
+                a.syncDeleteEverywhere()
+                try {
+                    b.syncNow()
+                    fail("sync must stop once the server copy is deleted")
+                } catch (e: AuthException.Rejected) {
+                    assertEquals("sync_deleted", e.code)
+                }
+                assertNotNull(b.syncStatus()?.stopped)
+                assertEquals(2, b.profiles().size)
+                assertTrue(b.syncLeave())
+            }
+        }
+    }
+}

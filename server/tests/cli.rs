@@ -1,0 +1,111 @@
+//! The `countersign-server user add` command on a real data directory,
+//! then a server started on it: flags set from the command line show up in
+//! the admin API, and the password policy applies.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::{client_for, json_of};
+use countersign_server::{start, ServerConfig};
+use reqwest::StatusCode;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_countersign-server");
+
+fn user_add(data: &std::path::Path, args: &[&str], password: &str) -> std::process::Output {
+    let mut child = Command::new(BIN)
+        .args(["user", "add", "--data-dir"])
+        .arg(data)
+        .args(args)
+        .arg("--password-stdin")
+        .env_remove("COUNTERSIGN_DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn user_add_sets_admin_groups_and_enforcement() {
+    if common::pg_admin_url().is_some() {
+        eprintln!("SKIPPED on PostgreSQL: this test is about the SQLite data directory");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let o = user_add(
+        &data,
+        &[
+            "--username",
+            "ada",
+            "--method",
+            "password",
+            "--admin",
+            "--group",
+            "staff",
+            "--group",
+            "ops",
+            "--enforce-2sv",
+        ],
+        "Correct-Horse-42",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = user_add(
+        &data,
+        &["--username", "bo", "--method", "password"],
+        "weakpassword",
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("add an upper-case letter; add a digit"),
+        "{err}"
+    );
+    let o = user_add(
+        &data,
+        &["--username", "cy", "--method", "password", "--group", "a,b"],
+        "Correct-Horse-42",
+    );
+    assert!(!o.status.success(), "a comma in a group name is refused");
+
+    let server = start(ServerConfig::new(
+        &data,
+        "127.0.0.1:0".parse().unwrap(),
+        "CLI NAS",
+    ))
+    .await
+    .unwrap();
+    let http = client_for(server.cert_pem());
+    let (status, body) = json_of(
+        http.get(format!("{}/v1/admin/users", server.base_url()))
+            .bearer_auth(server.admin_token())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let users = body["users"].as_array().unwrap();
+    assert_eq!(users.len(), 1, "{body}");
+    assert_eq!(users[0]["username"], "ada");
+    assert_eq!(
+        (
+            users[0]["admin"].clone(),
+            users[0]["groups"].clone(),
+            users[0]["enforce_2sv"].clone(),
+            users[0]["two_step"].clone()
+        ),
+        (
+            json!(true),
+            json!(["staff", "ops"]),
+            json!(true),
+            json!("incomplete")
+        )
+    );
+    server.shutdown().await.unwrap();
+}
