@@ -39,7 +39,9 @@ cargo nextest run --workspace --exclude uniffi-bindgen --locked --no-fail-fast
 
 step "server tests again, on PostgreSQL (tools/pg.sh: private cluster, two-node tests)"
 pg_url=$(./tools/pg.sh start | tail -n 1)
-COUNTERSIGN_TEST_PG_URL=$pg_url cargo nextest run --locked -p countersign-server --no-fail-fast
+# Same package set as above (a filter, not -p), so nothing is rebuilt.
+COUNTERSIGN_TEST_PG_URL=$pg_url cargo nextest run --workspace --exclude uniffi-bindgen --locked \
+  --no-fail-fast -E 'package(countersign-server)'
 
 step "browser: the web pages in Chromium (playwright-core; SMTP sink; CLI as the phone)"
 ./tools/browser-test.sh

@@ -162,4 +162,27 @@ final class AuthenticatorTests: XCTestCase {
             XCTAssertTrue(reason.contains("panic"), reason)
         }
     }
+
+    func testAutomaticBackupsAfterAChange() async throws {
+        let authenticator = try openVault(clock: FixedClock(59))
+        try await authenticator.unlock(passcode: nil)
+        XCTAssertNil(try authenticator.autoBackupStatus())
+        let dir = try makeTempDir().path
+        do {
+            _ = try await authenticator.enableAutoBackup(dir: dir, password: "short", keep: 3)
+            XCTFail("a short backup password was accepted")
+        } catch AuthError.InvalidInput(let reason) {
+            XCTAssertTrue(reason.contains("8 characters"), reason)
+        }
+        XCTAssertNil(try authenticator.autoBackupStatus())
+        let first = try await authenticator.enableAutoBackup(dir: dir, password: "backup-password", keep: 2)
+        let unchanged = try await authenticator.runAutoBackup()
+        XCTAssertNil(unchanged)
+        _ = try authenticator.addUri(uri: Fixtures.rfcUri)
+        let second = try XCTUnwrap(try await authenticator.runAutoBackup())
+        let status = try XCTUnwrap(try authenticator.autoBackupStatus())
+        XCTAssertEqual(status.files, [second, first])
+        XCTAssertEqual(status.keep, 2)
+        XCTAssertTrue(try authenticator.disableAutoBackup())
+    }
 }
