@@ -49,6 +49,19 @@ pub struct SyncEnabled {
     pub report: SyncReport,
 }
 
+/// A profile deleted on some device and still recoverable.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DeletedProfile {
+    /// Pass to `sync_restore`.
+    pub sync_id: String,
+    /// Service name it had.
+    pub issuer: String,
+    /// Account name it had.
+    pub account: String,
+    /// When it was deleted (Unix seconds).
+    pub deleted_at: i64,
+}
+
 /// Where sync stands.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SyncInfo {
@@ -167,6 +180,38 @@ impl Authenticator {
     pub fn sync_join_text(&self) -> Result<String, AuthError> {
         crate::guard::guard(|| {
             Ok(device::join_uri(&self.path, self.protector.as_ref())?.to_string())
+        })
+    }
+
+    /// Profiles deleted on any device in the last 30 days, newest first.
+    pub fn sync_recently_deleted(&self) -> Result<Vec<DeletedProfile>, AuthError> {
+        crate::guard::guard(|| {
+            Ok(
+                device::recently_deleted(&self.path, self.protector.as_ref())?
+                    .into_iter()
+                    .map(|d| DeletedProfile {
+                        sync_id: d.sync_id,
+                        issuer: d.issuer,
+                        account: d.account,
+                        deleted_at: d.deleted_at,
+                    })
+                    .collect(),
+            )
+        })
+    }
+
+    /// Brings a recently deleted profile back (here at once, on the other
+    /// devices at their next round); returns its local profile id. Call
+    /// `sync_now` afterwards to share it right away.
+    pub fn sync_restore(&self, sync_id: String) -> Result<String, AuthError> {
+        crate::guard::guard(|| {
+            Ok(device::restore_deleted(
+                &self.vault,
+                &self.path,
+                self.protector.as_ref(),
+                &sync_id,
+                self.now(),
+            )?)
         })
     }
 

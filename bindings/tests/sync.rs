@@ -65,6 +65,25 @@ async fn enable_join_sync_delete_through_the_bindings() {
     assert_eq!(b.sync_now().await.unwrap().pushed, 1);
     assert_eq!(a.sync_now().await.unwrap().added, 1);
     assert_eq!(a.profiles().unwrap().len(), 2);
+    let beta = a
+        .profiles()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.issuer == "Beta")
+        .unwrap();
+    a.remove_profile(beta.id).unwrap();
+    a.sync_now().await.unwrap();
+    assert_eq!(b.sync_now().await.unwrap().removed, 1);
+    let deleted = b.sync_recently_deleted().unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0].issuer, "Beta");
+    b.sync_restore(deleted[0].sync_id.clone()).unwrap();
+    assert!(matches!(
+        b.sync_restore(deleted[0].sync_id.clone()),
+        Err(AuthError::InvalidInput { .. })
+    ));
+    b.sync_now().await.unwrap();
+    assert_eq!(a.sync_now().await.unwrap().added, 1);
     let info = a.sync_status().unwrap().unwrap();
     assert_eq!((info.entries, info.stopped.clone()), (2, None));
     a.sync_delete_everywhere().await.unwrap();

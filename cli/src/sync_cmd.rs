@@ -44,6 +44,14 @@ pub enum SyncAction {
     Status,
     /// Show the join QR code (contains the sync code: only on your screen).
     Qr,
+    /// List profiles deleted on any device in the last 30 days (recoverable).
+    Deleted,
+    /// Bring a recently deleted profile back (on every device at the next
+    /// round). ID: from `sync deleted` (or a unique prefix).
+    Restore {
+        /// The deleted entry's id.
+        id: String,
+    },
     /// Delete the server copy: sync stops on every device (local data stays).
     Delete,
     /// Stop syncing on this device only.
@@ -172,6 +180,44 @@ pub fn run(
                 out,
                 "{art}\nscan with Countersign on your other device (Settings → Sync → Join)"
             )?;
+        }
+        SyncAction::Deleted => {
+            let list = device::recently_deleted(path, &prot)?;
+            if list.is_empty() {
+                writeln!(out, "nothing was deleted recently")?;
+            }
+            for d in list {
+                writeln!(
+                    out,
+                    "{}  {} ({})  deleted {} s ago",
+                    &d.sync_id[..d.sync_id.len().min(8)],
+                    d.issuer,
+                    d.account,
+                    (now() - d.deleted_at).max(0)
+                )?;
+            }
+        }
+        SyncAction::Restore { id } => {
+            let list = device::recently_deleted(path, &prot)?;
+            let item = match find_by_id(list, &id, |d| d.sync_id.as_str()) {
+                Ok(d) => d,
+                Err(Lookup::Missing) => {
+                    return Err(Failure::new(format!("no recently deleted profile {id}")))
+                }
+                Err(Lookup::Ambiguous) => {
+                    return Err(Failure::new(format!(
+                        "{id} matches several deleted profiles"
+                    )))
+                }
+            };
+            device::restore_deleted(vault, path, &prot, &item.sync_id, now())?;
+            writeln!(out, "restored {} ({})", item.issuer, item.account)?;
+            match rt.block_on(device::sync_now(vault, path, &prot, now())) {
+                Ok(r) => print_report(out, &r)?,
+                Err(e) => eprintln!(
+                    "warning: not synced now ({e}); the restore is saved and will sync later"
+                ),
+            }
         }
         SyncAction::Delete => {
             rt.block_on(device::delete_everywhere(path, &prot, now()))?;

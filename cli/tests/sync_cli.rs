@@ -86,6 +86,35 @@ async fn two_vaults_sync_through_the_cli() {
     assert!(err(&o).contains("synced (1 sent"), "{}", err(&o));
     let o = blocking(a.clone(), args(&["sync", "now"])).await;
     assert!(out(&o).contains("1 added,"), "{}", out(&o));
+    // Delete on A, restore from the recently deleted list on B.
+    let o = blocking(a.clone(), args(&["list", "--json"])).await;
+    let list: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let beta = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["issuer"] == "Beta")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let o = blocking(a.clone(), args(&["remove", &beta])).await;
+    assert!(err(&o).contains("synced (1 sent"), "{}", err(&o));
+    let o = blocking(b.clone(), args(&["sync", "now"])).await;
+    assert!(out(&o).contains("1 removed here"), "{}", out(&o));
+    let o = blocking(b.clone(), args(&["sync", "deleted"])).await;
+    let line = out(&o);
+    assert!(line.contains("Beta (me)"), "{line}");
+    let id = line.split_whitespace().next().unwrap().to_owned();
+    let o = blocking(b.clone(), args(&["sync", "restore", &id])).await;
+    assert!(
+        out(&o).contains("restored Beta (me)") && out(&o).contains("1 sent"),
+        "{}{}",
+        out(&o),
+        err(&o)
+    );
+    let o = blocking(a.clone(), args(&["sync", "now"])).await;
+    assert!(out(&o).contains("1 added,"), "{}", out(&o));
     let o = blocking(a.clone(), args(&["sync", "qr"])).await;
     assert!(out(&o).contains("scan with Countersign"), "{}", out(&o));
     let o = blocking(a.clone(), args(&["sync", "status"])).await;

@@ -204,6 +204,38 @@ async fn two_devices_converge_and_delete_everywhere_stops_both() {
         "keep me"
     );
 
+    // Recently deleted: Delta (deleted on B above) comes back from A's list,
+    // offline first, then everywhere.
+    let deleted = device::recently_deleted(&a.path, &a.prot).unwrap();
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert_eq!(
+        (deleted[0].issuer.as_str(), deleted[0].account.as_str()),
+        ("Delta", "me")
+    );
+    let restored =
+        device::restore_deleted(&a.vault, &a.path, &a.prot, &deleted[0].sync_id, now()).unwrap();
+    assert_eq!(
+        a.vault
+            .list()
+            .unwrap()
+            .iter()
+            .find(|p| p.issuer == "Delta")
+            .unwrap()
+            .id,
+        restored
+    );
+    assert!(
+        device::restore_deleted(&a.vault, &a.path, &a.prot, &deleted[0].sync_id, now()).is_err(),
+        "not deleted any more"
+    );
+    assert!(device::recently_deleted(&a.path, &a.prot)
+        .unwrap()
+        .is_empty());
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+    assert_eq!(a.view(), b.view());
+    assert!(b.view().iter().any(|v| v.0 == "Delta"));
+
     // The server holds ciphertext only.
     let db = std::fs::read(dir.path().join("server").join("server.db")).unwrap();
     let wal = std::fs::read(dir.path().join("server").join("server.db-wal")).unwrap_or_default();

@@ -575,6 +575,90 @@ pub async fn delete_everywhere(
     save(vault_path, protector, &session.state)
 }
 
+/// A profile deleted on some device, still recoverable (its tombstone keeps
+/// the last payload until it is purged, 30 days after the delete).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeletedProfile {
+    /// The entry's sync id (pass it to [`restore_deleted`]).
+    pub sync_id: String,
+    /// Service name it had.
+    pub issuer: String,
+    /// Account name it had.
+    pub account: String,
+    /// When it was deleted (Unix seconds).
+    pub deleted_at: i64,
+}
+
+/// Recently deleted profiles, newest first.
+pub fn recently_deleted(
+    vault_path: &Path,
+    protector: &dyn KeyProtector,
+) -> Result<Vec<DeletedProfile>> {
+    let state = load(vault_path, protector)?.ok_or_else(|| AuthenticatorError::InvalidInput {
+        reason: "sync is off".into(),
+    })?;
+    let s = open_session(state)?;
+    let mut out: Vec<DeletedProfile> = s
+        .replica
+        .entries()
+        .filter_map(|(id, e)| {
+            let payload = Payload::parse(e.restorable_payload()?.as_bytes())?;
+            Some(DeletedProfile {
+                sync_id: id.to_owned(),
+                issuer: payload.issuer.clone(),
+                account: payload.account.clone(),
+                deleted_at: e.deleted_at().unwrap_or(0),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.deleted_at
+            .cmp(&a.deleted_at)
+            .then_with(|| a.sync_id.cmp(&b.sync_id))
+    });
+    Ok(out)
+}
+
+/// Brings a recently deleted profile back into this vault (and, at the
+/// next round, onto every device). Works offline: the restore is applied
+/// and saved here at once. Returns the profile's new local id.
+pub fn restore_deleted(
+    vault: &Vault,
+    vault_path: &Path,
+    protector: &dyn KeyProtector,
+    sync_id: &str,
+    now: i64,
+) -> Result<String> {
+    let state = load(vault_path, protector)?.ok_or_else(|| AuthenticatorError::InvalidInput {
+        reason: "sync is off".into(),
+    })?;
+    let mut s = open_session(state)?;
+    // Pending local changes first, so the apply below cannot undo them.
+    local_to_replica(vault, &mut s, now)?;
+    s.replica
+        .restore(sync_id, now)
+        .map_err(AuthenticatorError::from)?;
+    let mut report = SyncReport::default();
+    replica_to_vault(vault, &mut s, &mut report, now)?;
+    let id = s
+        .state
+        .map
+        .get(sync_id)
+        .cloned()
+        .ok_or_else(|| AuthenticatorError::InvalidInput {
+            reason: "that profile could not be added back to this vault".into(),
+        })?;
+    s.state.clock = s.replica.clock();
+    s.state.entries = s
+        .replica
+        .entries()
+        .map(|(id, e)| encode_entry(id, e).map(|b| b64(&b)))
+        .collect::<Result<_, _>>()
+        .map_err(AuthenticatorError::from)?;
+    save(vault_path, protector, &s.state)?;
+    Ok(id)
+}
+
 /// Stops sync on this device only (forgets the code; the server copy and
 /// the other devices carry on). `false` if it was off.
 pub fn leave(vault_path: &Path) -> Result<bool> {
