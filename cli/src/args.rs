@@ -27,13 +27,14 @@ pub enum Command {
     /// Add accounts from an otpauth:// or otpauth-migration:// URI ("-": one URI per line from stdin).
     Add(AddArgs),
     /// Import another authenticator's export: a text file of otpauth:// and
-    /// otpauth-migration:// URIs, Aegis, 2FAS, andOTP, Bitwarden, FreeOTP+ or
-    /// Ente Auth (plain text). Encrypted exports ask for their password.
+    /// otpauth-migration:// URIs, Aegis, 2FAS, andOTP, Bitwarden, FreeOTP+,
+    /// Ente Auth (plain text or encrypted) or Raivo (password-protected ZIP).
+    /// Encrypted exports ask for their password.
     Import {
         /// The file.
         file: PathBuf,
         /// Source format (default: detected from the content).
-        #[arg(long, default_value = "auto", value_parser = ["auto", "otpauth", "aegis", "2fas", "andotp", "bitwarden", "freeotp-plus", "ente"])]
+        #[arg(long, default_value = "auto", value_parser = ["auto", "otpauth", "google", "aegis", "2fas", "andotp", "bitwarden", "freeotp-plus", "ente", "raivo"])]
         format: String,
         /// Read the export's password from stdin (after the passcode line, if any).
         #[arg(long)]

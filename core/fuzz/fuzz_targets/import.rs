@@ -2,17 +2,17 @@
 //! to `detect` and to `parse` as every `ImportFormat`, without a password
 //! and with one. Nothing may panic; errors are fine.
 //!
-//! Encrypted formats run their real KDFs (scrypt, PBKDF2) once the input
-//! names valid parameters; the importers cap them, so such inputs are slow
-//! but bounded (run with a generous `-timeout`, see docs/otpauth.md).
+//! Encrypted formats run their real KDFs (scrypt, PBKDF2, Argon2id; Raivo's
+//! ZIP AES runs PBKDF2 ×1000) once the input names valid parameters; the
+//! importers cap them, so such inputs are slow but bounded (run with a
+//! generous `-timeout`, see docs/otpauth.md).
 
 #![no_main]
 
 use countersign_core::import::{detect, parse, ImportFormat};
 use libfuzzer_sys::fuzz_target;
 
-/// Every format, including `Auto` (parse detects) and the ones recognised
-/// but not supported yet.
+/// Every format, including `Auto` (parse detects).
 const FORMATS: [ImportFormat; 14] = [
     ImportFormat::Auto,
     ImportFormat::OtpauthList,

@@ -3,9 +3,10 @@
 //! One file per source app, each turning that app's export into
 //! [`NewProfile`]s: [`otpauth_list`] (plain `otpauth://` and Google
 //! `otpauth-migration://` lines, also Ente Auth's plain text export),
-//! [`aegis`], [`twofas`], [`andotp`], [`bitwarden`], [`freeotp_plus`] and
-//! [`ente`]. Fixtures built from each format's documented structure live in
-//! `testdata/`.
+//! [`aegis`], [`twofas`], [`andotp`], [`bitwarden`], [`freeotp_plus`],
+//! [`ente`] (plain and Argon2id + secretstream encrypted) and [`raivo`]
+//! (AES-encrypted ZIP). Fixtures built from each format's documented
+//! structure live in `testdata/`.
 //!
 //! Invariants:
 //!
@@ -27,6 +28,7 @@ pub mod bitwarden;
 pub mod ente;
 pub mod freeotp_plus;
 pub mod otpauth_list;
+pub mod raivo;
 pub mod twofas;
 
 use crate::error::AuthenticatorError;
@@ -70,9 +72,9 @@ pub enum ImportFormat {
     FreeOtpPlus,
     /// Ente Auth plain text export (`otpauth://` lines).
     Ente,
-    /// Ente Auth encrypted export (recognised, not yet supported).
+    /// Ente Auth encrypted export (Argon2id + libsodium secretstream).
     EnteEncrypted,
-    /// Raivo OTP export (not yet supported).
+    /// Raivo OTP export: a password-protected (WinZip AES) ZIP archive.
     Raivo,
 }
 
@@ -138,6 +140,8 @@ impl ImportFormat {
             ImportFormat::AegisEncrypted
                 | ImportFormat::TwoFasEncrypted
                 | ImportFormat::AndOtpEncrypted
+                | ImportFormat::EnteEncrypted
+                | ImportFormat::Raivo
         )
     }
 
@@ -169,6 +173,10 @@ pub struct ImportResult {
 pub fn detect(bytes: &[u8]) -> ImportFormat {
     if bytes.len() > MAX_IMPORT_BYTES {
         return ImportFormat::Auto;
+    }
+    // A ZIP archive: the only one among the supported formats is Raivo's.
+    if raivo::looks_like_zip(bytes) {
+        return ImportFormat::Raivo;
     }
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t.trim_start_matches('\u{feff}').trim(),
@@ -269,7 +277,7 @@ fn detect_json(v: &Value) -> ImportFormat {
 ///
 /// [`AuthenticatorError::InvalidInput`] when the whole file cannot be
 /// imported: too large, not recognised, corrupted, encrypted without a
-/// password, wrong password, or a format not supported yet.
+/// password, wrong password, or key-derivation parameters out of bounds.
 pub fn parse(
     bytes: &[u8],
     format: ImportFormat,
@@ -302,12 +310,8 @@ pub fn parse(
         ImportFormat::AndOtp | ImportFormat::AndOtpEncrypted => andotp::parse(bytes, password)?,
         ImportFormat::Bitwarden => bitwarden::parse(bytes)?,
         ImportFormat::FreeOtpPlus => freeotp_plus::parse(bytes)?,
-        ImportFormat::Ente | ImportFormat::EnteEncrypted => ente::parse(bytes)?,
-        ImportFormat::Raivo => {
-            return Err(invalid(
-                "Raivo exports are not supported yet; export from Raivo as otpauth URIs",
-            ))
-        }
+        ImportFormat::Ente | ImportFormat::EnteEncrypted => ente::parse(bytes, password)?,
+        ImportFormat::Raivo => raivo::parse(bytes, password)?,
     };
     Ok(ImportResult { format, entries })
 }
@@ -628,6 +632,7 @@ mod tests {
             ImportFormat::Bitwarden,
             ImportFormat::FreeOtpPlus,
             ImportFormat::Ente,
+            ImportFormat::Raivo,
         ] {
             assert_eq!(ImportFormat::from_name(f.name()), Some(f));
         }
