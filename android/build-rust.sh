@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cross-compiles the Countersign core's FFI library (crate countersign-ffi,
-# libcountersign_ffi.so) for the Android ABIs the app ships, in the release
-# profile, into src/main/jniLibs/<abi>/ where Gradle packages it.
+# libcountersign_ffi.so) for the Android ABIs the app ships, in the `mobile`
+# profile (release, optimised for size), into src/main/jniLibs/<abi>/ where
+# Gradle packages it.
 #
 # Needs (not available on the project's CI machines; run it on a developer
 # machine with the Android SDK):
@@ -49,6 +50,6 @@ cd "$root"
 # for `cargo build`, which also emits the staticlib and rlib; see
 # docs/benchmarks.md).
 cargo ndk "${target_args[@]}" --platform "$api_level" -o "$out" \
-  rustc --release --locked -p countersign-ffi --lib --crate-type cdylib "$@"
+  rustc --profile mobile --locked -p countersign-ffi --lib --crate-type cdylib "$@"
 
 find "$out" -name 'libcountersign_ffi.so' | sort

@@ -9,12 +9,13 @@
 # Usage: ios/build-xcframework.sh [--no-macos]
 #   --no-macos   skip the macOS slice (then only `xcodebuild test` on an iOS
 #                simulator works, not `swift test` on the Mac itself)
-# Environment: PROFILE (default release; e.g. release-debug for profiling).
+# Environment: PROFILE (default mobile: release optimised for size; e.g.
+# release-debug for profiling).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-profile="${PROFILE:-release}"
+profile="${PROFILE:-mobile}"
 with_macos=1
 for arg in "$@"; do
   case "$arg" in

@@ -27,16 +27,17 @@ for w in "${what[@]}"; do
       ./tools/kotlin-bench.sh 2>&1 | tee target/bench/ffi-kotlin.txt ;;
     size)
       # Stripped release library size (x86_64) and its largest contributors.
-      # Built the way android/build-rust.sh ships it: the cdylib alone (one
-      # output type, so fat LTO can drop what the rlib/staticlib would keep).
+      # Built the way android/build-rust.sh ships it: the `mobile` profile
+      # (release, opt-level z), the cdylib alone (one output type, so fat
+      # LTO can drop what an rlib/staticlib would keep).
+      cargo rustc --locked --profile mobile -p countersign-ffi --lib --crate-type cdylib
+      ls -l target/mobile/libcountersign_ffi.so | tee target/bench/size.txt
+      # For comparison: the `release` profile (opt-level s), same crate type.
       cargo rustc --locked --release -p countersign-ffi --lib --crate-type cdylib
-      ls -l target/release/libcountersign_ffi.so | tee target/bench/size.txt
-      # For comparison: `cargo build` emits cdylib + staticlib + rlib at once.
-      cargo build --locked --release -p countersign-ffi
-      ls -l target/release/libcountersign_ffi.so | sed 's/$/   (cargo build, all crate types)/' | tee -a target/bench/size.txt
+      ls -l target/release/libcountersign_ffi.so | sed 's/$/   (release profile, opt-level s)/' | tee -a target/bench/size.txt
       # cargo-bloat refuses multi-crate-type packages; same idea from nm.
-      cargo rustc --locked --profile release-debug -p countersign-ffi --lib --crate-type cdylib
-      python3 tools/size-by-crate.py target/release-debug/libcountersign_ffi.so 16 | tee -a target/bench/size.txt ;;
+      cargo rustc --locked --profile mobile-debug -p countersign-ffi --lib --crate-type cdylib
+      python3 tools/size-by-crate.py target/mobile-debug/libcountersign_ffi.so 16 | tee -a target/bench/size.txt ;;
     signin)
       # Web sign-ins (password + approve, password + OTP) with 32 concurrent
       # browsers: SQLite, PostgreSQL, and two server processes on PostgreSQL.
