@@ -28,13 +28,13 @@ pub enum Command {
     Add(AddArgs),
     /// Import another authenticator's export: a text file of otpauth:// and
     /// otpauth-migration:// URIs, Aegis, 2FAS, andOTP, Bitwarden, FreeOTP+,
-    /// Ente Auth (plain text or encrypted) or Raivo (password-protected ZIP).
-    /// Encrypted exports ask for their password.
+    /// Ente Auth (plain text or encrypted), Raivo (password-protected ZIP) or
+    /// a Countersign backup. Encrypted exports ask for their password.
     Import {
         /// The file.
         file: PathBuf,
         /// Source format (default: detected from the content).
-        #[arg(long, default_value = "auto", value_parser = ["auto", "otpauth", "google", "aegis", "2fas", "andotp", "bitwarden", "freeotp-plus", "ente", "raivo"])]
+        #[arg(long, default_value = "auto", value_parser = ["auto", "otpauth", "google", "aegis", "2fas", "andotp", "bitwarden", "freeotp-plus", "ente", "raivo", "countersign"])]
         format: String,
         /// Read the export's password from stdin (after the passcode line, if any).
         #[arg(long)]

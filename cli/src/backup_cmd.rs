@@ -229,6 +229,23 @@ fn create(
     Ok(())
 }
 
+/// `import FILE` of a Countersign backup: asks for the password (or reads
+/// it from stdin) and merges, as `backup restore` does.
+pub fn restore_file(
+    vault: &Vault,
+    file: &Path,
+    password_stdin: bool,
+    src: &mut PasscodeSource,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let secret = if password_stdin {
+        stdin_secret(src)?
+    } else {
+        prompt("Backup password or recovery code")?
+    };
+    restore(vault, file, &secret, out)
+}
+
 fn restore(vault: &Vault, file: &Path, secret: &str, out: &mut impl Write) -> Result<(), Failure> {
     let bytes = std::fs::read(file)
         .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;

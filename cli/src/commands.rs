@@ -242,6 +242,18 @@ fn import_file(
         )));
     }
     let bytes = std::fs::read(file).map_err(cannot_read)?;
+    // Our own encrypted backup: the same merge as `backup restore`.
+    if bytes.starts_with(countersign_core::backup::MAGIC)
+        && matches!(format, "auto" | "countersign")
+    {
+        return crate::backup_cmd::restore_file(vault, file, password_stdin, passcodes, out);
+    }
+    if format == "countersign" {
+        return Err(Failure::new(format!(
+            "{} is not a Countersign backup file",
+            file.display()
+        )));
+    }
     let requested = ImportFormat::from_name(format)
         .ok_or_else(|| Failure::new(format!("unknown import format {format}")))?;
     let fmt = ImportFormat::resolve(requested, &bytes);

@@ -325,3 +325,62 @@ fn settings_command_shows_and_changes() {
         (serde_json::json!(false), serde_json::json!(30))
     );
 }
+
+#[test]
+fn import_reads_our_own_backup_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("v.db");
+    let file = dir.path().join("b.csbk");
+    let o = run(
+        &vault,
+        &["add", "otpauth://totp/A:a?secret=JBSWY3DPEHPK3PXP&issuer=A"],
+        "",
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let o = run(
+        &vault,
+        &[
+            "backup",
+            "create",
+            file.to_str().unwrap(),
+            "--password-stdin",
+        ],
+        "import-password\n",
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let other = dir.path().join("other.db");
+    let o = run(
+        &other,
+        &["import", file.to_str().unwrap(), "--password-stdin"],
+        "wrong-password\n",
+    );
+    assert!(!o.status.success());
+    assert!(err(&o).contains("wrong backup password"), "{}", err(&o));
+    let o = run(
+        &other,
+        &["import", file.to_str().unwrap(), "--password-stdin"],
+        "import-password\n",
+    );
+    assert!(
+        out(&o).contains("restored 1 profile(s)"),
+        "{}{}",
+        out(&o),
+        err(&o)
+    );
+    let o = run(
+        &other,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--format",
+            "countersign",
+            "--password-stdin",
+        ],
+        "import-password\n",
+    );
+    assert!(
+        out(&o).contains("restored 0 profile(s), skipped 1"),
+        "{}",
+        out(&o)
+    );
+}
