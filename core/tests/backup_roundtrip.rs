@@ -33,7 +33,7 @@ fn profile(n: u32) -> NewProfile {
     );
     p.note = format!("note {n}");
     p.group = "work".into();
-    p.favorite = n % 2 == 0;
+    p.favorite = n.is_multiple_of(2);
     p
 }
 

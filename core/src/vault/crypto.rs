@@ -84,7 +84,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Hex (either case) to bytes; `None` on odd length or a non-hex character.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
     let s = s.as_bytes();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     s.chunks(2)
