@@ -24,5 +24,6 @@ pub use secret::SecretBytes;
 pub use vault::{KeyProtector, ProtectorError, Settings, SoftwareKeyProtector, Vault};
 pub mod approve;
 pub mod backup;
+pub mod civil;
 pub mod import;
 pub mod sync;

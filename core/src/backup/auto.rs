@@ -235,10 +235,9 @@ fn write_one(
     let plain = payload::encode(&profiles, vault.settings()?, None)?;
     drop(profiles);
     let bytes = format::seal_file(now, vec![state.slot.clone()], content_key, &plain)?;
-    let path = state.dir.join(format!(
-        "{FILE_PREFIX}{}-g{generation}.csbk",
-        crate::backup::auto::stamp(now)
-    ));
+    let path = state
+        .dir
+        .join(format!("{FILE_PREFIX}{}-g{generation}.csbk", stamp(now)));
     super::file::write_atomic(&path, &bytes)?;
     // Verify: what is on disk decrypts with the content key and decodes.
     let back = std::fs::read(&path).map_err(BackupError::from)?;
@@ -252,22 +251,10 @@ fn write_one(
 
 /// `YYYYMMDD-HHMMSS` (UTC) of `t`, so names sort by time.
 fn stamp(t: i64) -> String {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let u = crate::civil::utc(t);
     format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        u.year, u.month, u.day, u.hour, u.minute, u.second
     )
 }
 
