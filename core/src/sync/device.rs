@@ -648,14 +648,7 @@ pub fn restore_deleted(
         .ok_or_else(|| AuthenticatorError::InvalidInput {
             reason: "that profile could not be added back to this vault".into(),
         })?;
-    s.state.clock = s.replica.clock();
-    s.state.entries = s
-        .replica
-        .entries()
-        .map(|(id, e)| encode_entry(id, e).map(|b| b64(&b)))
-        .collect::<Result<_, _>>()
-        .map_err(AuthenticatorError::from)?;
-    save(vault_path, protector, &s.state)?;
+    persist(vault_path, protector, &mut s)?;
     Ok(id)
 }
 
@@ -721,6 +714,13 @@ async fn round(
         s.state.map.remove(&id);
         s.state.synced.remove(&id);
     }
+    s.state.last_sync = Some(now);
+    persist(vault_path, protector, &mut s)?;
+    Ok(report)
+}
+
+/// Copies the replica (clock and encoded entries) into the state and saves it.
+fn persist(vault_path: &Path, protector: &dyn KeyProtector, s: &mut Session) -> Result<()> {
     s.state.clock = s.replica.clock();
     s.state.entries = s
         .replica
@@ -728,9 +728,7 @@ async fn round(
         .map(|(id, e)| encode_entry(id, e).map(|b| b64(&b)))
         .collect::<Result<_, _>>()
         .map_err(AuthenticatorError::from)?;
-    s.state.last_sync = Some(now);
-    save(vault_path, protector, &s.state)?;
-    Ok(report)
+    save(vault_path, protector, &s.state)
 }
 
 /// Step 1: what the user did on this device since the last round.
