@@ -5,18 +5,21 @@
 # The library and the generator are built in separate cargo invocations:
 # built together, cargo unifies uniffi's `cli` feature into the library.
 #
-# Usage: tools/bindgen.sh [debug|release]   (default debug)
+# Usage: tools/bindgen.sh [debug|release]   (default debug: target/host-lib,
+# see tools/build-debug.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile="${1:-debug}"
-flag=""
-[ "$profile" = release ] && flag="--release"
 
-cargo build --locked $flag -p countersign-ffi
+if [ "$profile" = release ]; then
+  cargo build --locked --release -p countersign-ffi
+  lib="target/release/libcountersign_ffi.so"
+  [ -f "$lib" ] || lib="target/release/libcountersign_ffi.dylib"
+else
+  # The tests' own debug build (a no-op after cargo nextest).
+  lib=$(./tools/build-debug.sh | tail -n 1)
+fi
 cargo build --locked -p uniffi-bindgen
-
-lib="target/$profile/libcountersign_ffi.so"
-[ -f "$lib" ] || lib="target/$profile/libcountersign_ffi.dylib"
 out="target/bindings"
 rm -rf "$out/kotlin" "$out/swift"
 for lang in kotlin swift; do

@@ -3,8 +3,9 @@
 # Debian's Chromium driven by playwright-core under node's test runner,
 # against a real countersign-server on loopback with an SMTP sink, the
 # `countersign` CLI playing the phone. Idempotent: installs Chromium, the npm
-# packages and the Python venv when missing, builds the two debug binaries
-# only when they are missing (tools/test.sh runs this after cargo's tests).
+# packages and the Python venv when missing; the binaries come from the
+# workspace debug build (tools/build-debug.sh; tools/test.sh runs this after
+# cargo's tests, so nothing is rebuilt).
 #
 # Prints `browser: N passed, N failed` last; exits non-zero on a failure.
 # Screenshots: target/browser-screens/<test>/NN-name.png.
@@ -16,10 +17,8 @@ started=$(date +%s)
 COUNTERSIGN_PY=$(./tools/py-env.sh | tail -n1)
 export COUNTERSIGN_PY
 
-if [ ! -x target/debug/countersign-server ] || [ ! -x target/debug/countersign ]; then
-  echo "browser-test: building the debug binaries" >&2
-  cargo build --locked -p countersign-server -p countersign-cli
-fi
+# The workspace debug build (a no-op after cargo nextest in tools/test.sh).
+./tools/build-debug.sh >/dev/null
 
 mkdir -p target/browser-screens
 log=target/browser-test.tap

@@ -3,7 +3,8 @@
 # Kotlin bindings, the JVM-compatible Kotlin of android/src/main (everything
 # outside the Android-only `platform/` package) and android/src/test with the
 # npm-pinned Kotlin compiler, then runs them with JUnit 4 against the host
-# build of the core (target/debug/libcountersign_ffi.so) through JNA.
+# build of the core (target/host-lib/libcountersign_ffi.so, tools/build-debug.sh)
+# through JNA.
 #
 # No Gradle, Android SDK or Maven Central needed. Idempotent; on a fresh
 # Debian machine (as root, with Rust, Node and a JDK 17) it installs what it
@@ -71,7 +72,7 @@ mkdir -p "$out"
 rm -rf "$out/gen"
 mkdir -p "$out/gen"
 cp -R target/bindings/kotlin/. "$out/gen/"
-libdir="$root/${KT_LIBDIR:-target/debug}"
+libdir="$root/${KT_LIBDIR:-target/host-lib}"
 [ -f "$libdir/libcountersign_ffi.so" ] || [ -f "$libdir/libcountersign_ffi.dylib" ] || {
   echo "no libcountersign_ffi in $libdir" >&2
   exit 1
@@ -132,7 +133,7 @@ lap compile
 
 # --- A real sign-in server for the approve-flow test ---------------------------
 step "sign-in server (target/debug/countersign-server on loopback)"
-cargo build --locked -q -p countersign-server
+./tools/build-debug.sh >/dev/null  # no-op after tools/bindgen.sh above
 srv_dir=$(mktemp -d)
 srv_log="$srv_dir/server.log"
 target/debug/countersign-server serve --data-dir "$srv_dir/data" --listen 127.0.0.1:0 --name "JVM NAS" \

@@ -7,7 +7,7 @@
 //! Needs `COUNTERSIGN_TEST_PG_URL` (see `tools/pg.sh`); without it every
 //! test here prints a SKIPPED line and passes.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! server on loopback; changes sync after each changing command; deleting
 //! the server copy stops the other device without touching its data.
 
-mod common;
+use crate::common;
 use common::{err, out, run};
 
 async fn blocking(vault: std::path::PathBuf, args: Vec<String>) -> std::process::Output {

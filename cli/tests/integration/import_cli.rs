@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::common;
 use common::{err, out, run};
 
 /// Password of the encrypted fixtures' Aegis vault.

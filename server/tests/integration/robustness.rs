@@ -3,7 +3,7 @@
 //! methods, and a property test throwing random bodies at every JSON
 //! endpoint.
 
-mod common;
+use crate::common;
 
 use common::*;
 use countersign_server::SignInMethod;

@@ -1,7 +1,7 @@
 //! Sign-in requests end to end: number matching, answers, the state
 //! machine, expiry, push-bombing limits and concurrency, over real HTTPS.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

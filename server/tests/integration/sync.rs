@@ -4,7 +4,7 @@
 //! needs to understand them). SQLite, and PostgreSQL with
 //! `COUNTERSIGN_TEST_PG_URL`.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use reqwest::{Method, StatusCode};

@@ -3,7 +3,7 @@
 //! bodies; then end to end, a sign-in waking a paired phone, and a broken
 //! push service not failing the sign-in.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-mod common;
+use crate::common;
 use common::{err, out, run};
 
 const PW: &str = "a long backup password";

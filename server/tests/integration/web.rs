@@ -5,7 +5,7 @@
 //! the admin page, and the cross-site post check. Runs on SQLite, and on
 //! PostgreSQL when `COUNTERSIGN_TEST_PG_URL` is set (see common/mod.rs).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Pairing, device authentication, revocation and admin endpoints over real
 //! HTTPS on loopback.
 
-mod common;
+use crate::common;
 
 use common::*;
 use countersign_core::approve::protocol::{b64, PairingInvite, PushTokenUpdate};

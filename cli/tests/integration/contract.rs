@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-mod common;
+use crate::common;
 use common::BIN;
 
 /// RFC 6238 SHA1 seed "12345678901234567890" in base32.

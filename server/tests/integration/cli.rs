@@ -2,7 +2,7 @@
 //! then a server started on it: flags set from the command line show up in
 //! the admin API, and the password policy applies.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
