@@ -41,7 +41,7 @@ use super::{decode_entry, encode_entry, DeviceId, Replica, SyncEntry, DEFAULT_RE
 use crate::approve::client::ServerConn;
 use crate::approve::pinning::Pin;
 use crate::error::{AuthenticatorError, VaultError};
-use crate::otp::OtpParams;
+use crate::otp::{OtpParams, OtpType};
 use crate::profile::{NewProfile, Profile};
 use crate::vault::{KeyProtector, ProfileUpdate, Vault};
 
@@ -731,6 +731,16 @@ fn persist(vault_path: &Path, protector: &dyn KeyProtector, s: &mut Session) -> 
     save(vault_path, protector, &s.state)
 }
 
+/// What makes a local profile and an unlinked entry the same account: the
+/// seed and the parameters, except an HOTP counter (two devices holding the
+/// same HOTP account may have advanced it differently).
+fn link_key(secret_b32: &str, mut params: OtpParams) -> String {
+    params.counter = 0;
+    let params = serde_json::to_string(&params).unwrap_or_default();
+    // A digest, so the map holds no copy of the seed.
+    sha_hex(Zeroizing::new(format!("{secret_b32}\n{params}")).as_bytes())
+}
+
 /// Step 1: what the user did on this device since the last round.
 fn local_to_replica(vault: &Vault, s: &mut Session, now: i64) -> Result<()> {
     let profiles = vault.list()?;
@@ -762,24 +772,20 @@ fn local_to_replica(vault: &Vault, s: &mut Session, now: i64) -> Result<()> {
     // Entries not linked to a local profile yet (just pulled at join), by
     // seed and parameters: a local profile with the same ones is linked to
     // it rather than added again; its names then follow the space.
-    let mut unlinked: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut unlinked: BTreeMap<String, String> = BTreeMap::new();
     for (sid, bytes) in s.replica.visible() {
         if s.state.map.contains_key(sid) {
             continue;
         }
         if let Some(p) = Payload::parse(bytes) {
-            let params = serde_json::to_string(&p.params).unwrap_or_default();
-            unlinked.insert((p.secret.clone(), params), sid.to_owned());
+            unlinked.insert(link_key(&p.secret, p.params), sid.to_owned());
         }
     }
     for p in &profiles {
         if vault_to_sync.contains_key(&p.id) {
             continue;
         }
-        let key = (
-            p.secret.to_base32().to_string(),
-            serde_json::to_string(&p.params).unwrap_or_default(),
-        );
+        let key = link_key(&p.secret.to_base32(), p.params);
         if let Some(sid) = unlinked.remove(&key) {
             s.state.map.insert(sid.clone(), p.id.clone());
             vault_to_sync.insert(p.id.clone(), vec![sid]);
@@ -787,7 +793,24 @@ fn local_to_replica(vault: &Vault, s: &mut Session, now: i64) -> Result<()> {
         }
     }
     for (index, p) in profiles.iter().enumerate() {
-        let payload = Payload::of(p);
+        let mut payload = Payload::of(p);
+        // An HOTP counter only moves forward: one another device advanced
+        // further (not yet applied here, step 4 does that) is kept, not
+        // overwritten with this device's older counter.
+        if payload.params.otp_type == OtpType::Hotp {
+            for sid in vault_to_sync.get(&p.id).into_iter().flatten() {
+                if let Some(q) = s
+                    .replica
+                    .get(sid)
+                    .and_then(SyncEntry::payload)
+                    .and_then(Payload::parse)
+                {
+                    if q.params.otp_type == OtpType::Hotp {
+                        payload.params.counter = payload.params.counter.max(q.params.counter);
+                    }
+                }
+            }
+        }
         let bytes = payload.bytes()?;
         let key = (index as i64 + 1) * SORT_GAP;
         match vault_to_sync.get(&p.id) {
@@ -798,7 +821,26 @@ fn local_to_replica(vault: &Vault, s: &mut Session, now: i64) -> Result<()> {
                     .map_err(AuthenticatorError::from)?;
                 s.state.map.insert(sid, p.id.clone());
             }
-            Some(_) if linked.contains(&p.id) => {}
+            Some(sids) if linked.contains(&p.id) => {
+                // Just linked at join: the space's names win, but not an
+                // older HOTP counter.
+                for sid in sids {
+                    let entry = s
+                        .replica
+                        .get(sid)
+                        .and_then(SyncEntry::payload)
+                        .and_then(Payload::parse);
+                    if let Some(mut q) = entry {
+                        if q.params.otp_type == OtpType::Hotp && p.params.counter > q.params.counter
+                        {
+                            q.params.counter = p.params.counter;
+                            s.replica
+                                .edit(sid, q.bytes()?.to_vec(), now)
+                                .map_err(AuthenticatorError::from)?;
+                        }
+                    }
+                }
+            }
             Some(sids) => {
                 for sid in sids {
                     let Some(entry) = s.replica.get(sid) else {
@@ -1032,8 +1074,18 @@ fn replica_to_vault(
                         group: (p.group != payload.group).then(|| payload.group.clone()),
                         favorite: (p.favorite != payload.favorite).then_some(payload.favorite),
                     };
+                    let mut changed = false;
                     if change != ProfileUpdate::default() {
                         vault.update(&vid, change, now)?;
+                        changed = true;
+                    }
+                    if p.params.otp_type == OtpType::Hotp
+                        && payload.params.otp_type == OtpType::Hotp
+                        && payload.params.counter > p.params.counter
+                    {
+                        changed |= vault.hotp_raise_counter(&vid, payload.params.counter, now)?;
+                    }
+                    if changed {
                         report.updated += 1;
                     }
                 }

@@ -478,6 +478,28 @@ impl Vault {
         })
     }
 
+    /// HOTP: raises the counter to `counter` if that is ahead of the stored
+    /// one (a counter never goes back: a code once shown may have been used).
+    /// Returns whether it changed. Sync uses it to carry another device's
+    /// advances over.
+    pub fn hotp_raise_counter(&self, id: &str, counter: u64, now: i64) -> Result<bool> {
+        self.with_unlocked(|u, conn, vid| {
+            let mut p = u.entries[u.find(id)?].profile.clone();
+            if p.params.otp_type != OtpType::Hotp {
+                return Err(VaultError::Invalid(
+                    "only HOTP profiles have a counter to raise".into(),
+                ));
+            }
+            if counter <= p.params.counter {
+                return Ok(false);
+            }
+            p.params.counter = counter;
+            p.updated_at = now;
+            u.write(conn, vid, vec![p], &[])?;
+            Ok(true)
+        })
+    }
+
     /// The code of one profile at `unix_time` (device time; the vault's clock
     /// offset is added here).
     pub fn code_at(&self, id: &str, unix_time: i64) -> Result<Code> {

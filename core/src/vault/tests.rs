@@ -189,6 +189,14 @@ fn hotp_advance_persists() {
     assert_eq!(v.get(&id).unwrap().params.counter, 6);
     let totp = v.add(profile(1), T0).unwrap().id;
     assert!(v.hotp_advance(&totp, T0).is_err());
+    // Raising (sync): only forward, only HOTP, and the code follows.
+    assert!(!v.hotp_raise_counter(&id, 6, T0).unwrap());
+    assert!(!v.hotp_raise_counter(&id, 2, T0).unwrap());
+    assert_eq!(v.get(&id).unwrap().params.counter, 6);
+    assert!(v.hotp_raise_counter(&id, 8, T0).unwrap());
+    assert_eq!(v.get(&id).unwrap().params.counter, 8);
+    assert_eq!(v.code_at(&id, T0).unwrap().code, "399871"); // RFC 4226, count 8
+    assert!(v.hotp_raise_counter(&totp, 9, T0).is_err());
 }
 
 #[test]

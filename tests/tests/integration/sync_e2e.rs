@@ -402,3 +402,57 @@ async fn three_devices_random_rounds_converge() {
     );
     let _ = server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hotp_counters_only_move_forward_across_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, urls, fp) = server(dir.path()).await;
+    let a = Phone::new(dir.path(), "a");
+    let b = Phone::new(dir.path(), "b");
+    let hotp =
+        |counter: u64| format!("otpauth://hotp/Bank:me?secret={S1}&issuer=Bank&counter={counter}");
+    a.vault.add_uri(&hotp(5), now()).unwrap();
+    // B holds the same HOTP account, further along: joining links the two
+    // (no second entry in the space) and the higher counter wins on both.
+    b.vault.add_uri(&hotp(9), now()).unwrap();
+    let (code, _) = device::enable(&a.vault, &a.path, &a.prot, urls.clone(), &fp, now())
+        .await
+        .unwrap();
+    device::join(&b.vault, &b.path, &b.prot, urls.clone(), &fp, &code, now())
+        .await
+        .unwrap();
+    a.sync().await.unwrap();
+    let counter = |p: &Phone| {
+        let list = p.vault.list().unwrap();
+        assert_eq!(list.len(), 1, "one account, not doubled");
+        list[0].params.counter
+    };
+    assert_eq!((counter(&a), counter(&b)), (9, 9));
+    // A shows two codes (advances twice); B, which has not seen that yet,
+    // must not push its older counter back over A's.
+    let id = a.id_of("Bank");
+    let c10 = a.vault.hotp_advance(&id, now()).unwrap();
+    a.vault.hotp_advance(&id, now()).unwrap();
+    b.sync().await.unwrap();
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+    assert_eq!((counter(&a), counter(&b)), (11, 11));
+    // Both advance concurrently: the further one wins everywhere.
+    a.vault.hotp_advance(&id, now()).unwrap();
+    let bid = b.id_of("Bank");
+    for _ in 0..3 {
+        b.vault.hotp_advance(&bid, now()).unwrap();
+    }
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+    a.sync().await.unwrap();
+    assert_eq!((counter(&a), counter(&b)), (14, 14));
+    // Rounds with no change write nothing (no counter ping-pong).
+    let quiet = a.sync().await.unwrap();
+    let quiet_b = b.sync().await.unwrap();
+    assert_eq!((quiet.pushed, quiet_b.pushed, quiet_b.updated), (0, 0, 0));
+    // The code A showed at counter 10 is never produced again.
+    let next = b.vault.hotp_advance(&bid, now()).unwrap();
+    assert_eq!((c10.counter, next.counter), (10, 15));
+    let _ = server.shutdown().await;
+}
