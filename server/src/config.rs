@@ -50,6 +50,12 @@ pub struct ServerConfig {
     pub ip_block: IpBlockPolicy,
     /// Where the state lives (default: SQLite in `data_dir`).
     pub database: Database,
+    /// Load balancers / reverse proxies in front of this server: for a
+    /// request from one of them the client's address is taken from
+    /// `X-Forwarded-For` (for IP auto-block and the sign-in's context).
+    /// Empty (the default): the TCP peer is the client and the header is
+    /// ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl ServerConfig {
@@ -70,6 +76,7 @@ impl ServerConfig {
             smtp: None,
             ip_block: default_ip_block(),
             database: Database::Sqlite,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -88,6 +95,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("smtp", &self.smtp)
             .field("ip_block", &self.ip_block)
             .field("database", &self.database)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }

@@ -44,6 +44,7 @@ mod twostep;
 mod web;
 
 pub use accounts::{Event, SignInMethod};
+pub use api::forwarded::parse_trusted_proxy;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     Database, IpBlockPolicy, PushConfig, RateLimits, ServerConfig, SmtpConfig, SmtpSecurity,

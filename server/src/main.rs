@@ -122,6 +122,12 @@ struct ServeArgs {
     /// How long a block lasts, seconds (0: until an admin unblocks).
     #[arg(long, default_value_t = 86_400)]
     ip_block_for: i64,
+    /// A load balancer or reverse proxy in front of this server (address or
+    /// CIDR network; repeat for several): for its requests the client's
+    /// address is read from X-Forwarded-For. Without it the header is
+    /// ignored.
+    #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = countersign_server::parse_trusted_proxy)]
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Args)]
@@ -196,6 +202,7 @@ fn serve_config(args: ServeArgs) -> Result<ServerConfig, String> {
         window_s: args.ip_block_window.max(1),
         block_s: (args.ip_block_for > 0).then_some(args.ip_block_for),
     };
+    config.trusted_proxies = args.trusted_proxies.clone();
     if let Some(host) = args.smtp_host.clone() {
         let password = match &args.smtp_password_file {
             Some(p) => Some(zeroize::Zeroizing::new(read_secret_file(

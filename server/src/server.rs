@@ -198,6 +198,7 @@ struct Prepared {
     store: Option<SqliteStore>,
     tls: TlsMaterial,
     admin_token: String,
+    seed_key: crate::twostep::seal::SeedKey,
     dummy_hash: String,
 }
 
@@ -215,11 +216,13 @@ fn prepare(
     };
     let tls = tls::load_or_create(&data_dir, &name, &hostnames)?;
     let admin_token = admin_token(&data_dir)?;
+    let seed_key = crate::twostep::seal::SeedKey::load_or_create(&data_dir)?;
     let dummy_hash = hash_password(&random_token()?)?;
     Ok(Prepared {
         store,
         tls,
         admin_token,
+        seed_key,
         dummy_hash,
     })
 }
@@ -347,6 +350,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         spki_sha256: prepared.tls.spki_sha256,
         admin_token_hash: sha256(prepared.admin_token.as_bytes()),
         dummy_hash: prepared.dummy_hash,
+        seed_key: prepared.seed_key,
         shutdown: shutdown_rx,
         logger,
         mailer: config
@@ -355,6 +359,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             .map(crate::twostep::email::Mailer::new)
             .transpose()?,
         ip_block: config.ip_block,
+        trusted_proxies: crate::api::forwarded::TrustedProxies::new(config.trusted_proxies.clone()),
     });
 
     let app =

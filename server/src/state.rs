@@ -43,6 +43,10 @@ pub(crate) struct Shared {
     pub mailer: Option<Mailer>,
     /// Auto-block policy for failed sign-ins.
     pub ip_block: IpBlockPolicy,
+    /// Seals TOTP seeds in the database (`<data>/seed.key`).
+    pub seed_key: crate::twostep::seal::SeedKey,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: crate::api::forwarded::TrustedProxies,
 }
 
 impl Shared {

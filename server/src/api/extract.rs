@@ -113,20 +113,30 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiPath {
     }
 }
 
-/// The peer's IP address as text ("unknown" if not available).
+/// The client's IP address as text ("unknown" if not available): the TCP
+/// peer, or behind a configured trusted proxy the address it forwarded for
+/// (see [`super::forwarded`]).
 pub(crate) struct ClientIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<Arc<Shared>> for ClientIp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
         Ok(ClientIp(
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map_or_else(
                     || "unknown".to_string(),
-                    |ConnectInfo(a)| a.ip().to_canonical().to_string(),
+                    |ConnectInfo(a)| {
+                        shared
+                            .trusted_proxies
+                            .client_ip(a.ip(), &parts.headers)
+                            .to_string()
+                    },
                 ),
         ))
     }

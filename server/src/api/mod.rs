@@ -15,6 +15,7 @@ mod answer;
 mod device;
 pub(crate) mod error;
 pub(crate) mod extract;
+pub(crate) mod forwarded;
 pub(crate) mod pairing;
 pub(crate) mod signin;
 mod sync;

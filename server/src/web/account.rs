@@ -90,6 +90,11 @@ fn method_label(user: &UserRecord) -> &'static str {
 }
 
 async fn otp_section(shared: &Shared, user: &UserRecord) -> Result<Markup, ServerError> {
+    let pending = user
+        .otp_pending
+        .as_ref()
+        .map(|p| shared.seed_key.open(&user.username, p))
+        .transpose()?;
     Ok(html! {
         section #otp {
             h2 { "Authenticator app" }
@@ -98,7 +103,7 @@ async fn otp_section(shared: &Shared, user: &UserRecord) -> Result<Markup, Serve
                 form method="post" action="/account/otp/remove" {
                     button.secondary type="submit" id="otp-remove" { "Remove authenticator app" }
                 }
-            } @else if let Some(pending) = &user.otp_pending {
+            } @else if let Some(pending) = &pending {
                 @let uri = otp::enrollment_uri(&shared.name, &user.username, pending);
                 p { "Scan this QR code with Countersign or any authenticator app, then enter the code it shows." }
                 (qr_img(&uri, "otp-qr")?)
@@ -333,7 +338,14 @@ pub(crate) async fn otp_start(State(shared): State<Arc<Shared>>, headers: Header
     };
     shared
         .store
-        .set_otp_pending(u.user.username.clone(), Some(otp::new_secret()?))
+        .set_otp_pending(
+            u.user.username.clone(),
+            Some(
+                shared
+                    .seed_key
+                    .seal(&u.user.username, &otp::new_secret()?)?,
+            ),
+        )
         .await?;
     Ok(Redirect::to(&format!("{}#otp", home_of(&u))).into_response())
 }
@@ -357,7 +369,8 @@ pub(crate) async fn otp_confirm(
     let Some(pending) = &u.user.otp_pending else {
         return Ok(Redirect::to(home_of(&u)).into_response());
     };
-    match otp::matching_step(pending, &form.code, shared.now())? {
+    let pending = shared.seed_key.open(&u.user.username, pending)?;
+    match otp::matching_step(&pending, &form.code, shared.now())? {
         Some(step)
             if shared
                 .store

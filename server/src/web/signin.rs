@@ -654,7 +654,8 @@ pub(crate) async fn otp(
     {
         return Ok(too_many(&shared, again));
     }
-    match otp::matching_step(secret, &form.code, shared.now())? {
+    let secret = shared.seed_key.open(&user.username, secret)?;
+    match otp::matching_step(&secret, &form.code, shared.now())? {
         None => {
             second_step_failed(
                 &shared,

@@ -127,6 +127,12 @@ async fn otp_enroll_sign_in_replay_and_guess_limit() {
     assert_eq!(status, StatusCode::CONFLICT);
 
     let secret = enroll_otp(&c, &ts, "/account").await;
+    // The database holds the seed sealed (seed.key is outside it).
+    let raw = ts.raw_otp_seed("olga").await.unwrap();
+    let plain = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, &secret).unwrap();
+    assert_eq!(raw.len(), 4 + 12 + plain.len() + 16);
+    assert!(raw.starts_with(b"CSS1"));
+    assert!(!raw.windows(plain.len()).any(|w| w == plain.as_slice()));
     // The enrollment code's step counts as used: a sign-in needs a newer one.
     ts.clock.advance(30);
     let (path, _, _) = post(&c, &ts, "/account/method", &[("method", "otp")]).await;
@@ -350,6 +356,67 @@ async fn failed_sign_ins_block_the_address_until_unblocked_or_expired() {
     assert!(ts.start_signin("quinn", Some(PASSWORD)).await.is_ok());
     let (_, list) = ts.admin(Method::GET, "/v1/admin/blocks", None).await;
     assert_eq!(list["blocks"].as_array().unwrap().len(), 0);
+}
+
+/// A failed password sign-in sent as if through a proxy that forwarded for
+/// `forwarded_for`; returns the error code.
+async fn failed_signin_via(ts: &TestServer, forwarded_for: &str) -> String {
+    let resp = ts
+        .http
+        .post(ts.url("/v1/signin/start"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"username": "sam", "password": "Wrong-password-1"}))
+        .send()
+        .await
+        .unwrap();
+    common::json_of(resp).await.1["error"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_blocked_not_the_proxy() {
+    let ts = TestServer::start_with(|c| {
+        c.ip_block.max_failures = 2;
+        c.trusted_proxies = vec![countersign_server::parse_trusted_proxy("127.0.0.0/8").unwrap()];
+    })
+    .await;
+    ts.user("sam", SignInMethod::Password).await;
+    // The client wrote a fake address; the proxy appended the real one.
+    assert_eq!(
+        failed_signin_via(&ts, "10.9.9.9, 203.0.113.7").await,
+        "invalid_credentials"
+    );
+    assert_eq!(failed_signin_via(&ts, "203.0.113.7").await, "ip_blocked");
+    // Another client behind the same proxy is not blocked.
+    assert_eq!(
+        failed_signin_via(&ts, "203.0.113.8").await,
+        "invalid_credentials"
+    );
+    let (_, list) = ts.admin(Method::GET, "/v1/admin/blocks", None).await;
+    let blocked: Vec<&str> = list["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["ip"].as_str().unwrap())
+        .collect();
+    assert_eq!(blocked, ["203.0.113.7"]);
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_header_is_ignored() {
+    let ts = TestServer::start_with(|c| c.ip_block.max_failures = 2).await;
+    ts.user("sam", SignInMethod::Password).await;
+    assert_eq!(
+        failed_signin_via(&ts, "203.0.113.7").await,
+        "invalid_credentials"
+    );
+    // A different claimed address does not escape the count.
+    assert_eq!(failed_signin_via(&ts, "203.0.113.8").await, "ip_blocked");
+    let (_, list) = ts.admin(Method::GET, "/v1/admin/blocks", None).await;
+    assert_eq!(list["blocks"][0]["ip"], "127.0.0.1");
+    assert_eq!(list["blocks"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -179,6 +179,29 @@ impl TestServer {
         self.clock.now()
     }
 
+    /// A user's TOTP seed column exactly as the database holds it.
+    pub async fn raw_otp_seed(&self, user: &str) -> Option<Vec<u8>> {
+        const SQL: &str = "SELECT otp_secret FROM users WHERE username = $1";
+        match &self.pg {
+            None => {
+                let db =
+                    rusqlite::Connection::open(self.dir.path().join("data/server.db")).unwrap();
+                db.query_row(&SQL.replace("$1", "?1"), [user], |r| r.get(0))
+                    .unwrap()
+            }
+            Some(pg) => {
+                let (client, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                let driver = tokio::spawn(conn);
+                let row = client.query_one(SQL, &[&user]).await.unwrap();
+                drop(client);
+                let _ = driver.await;
+                row.get(0)
+            }
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.base_url())
     }
