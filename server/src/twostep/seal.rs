@@ -10,6 +10,9 @@
 //! directory and so the key. Losing `seed.key` means every user enrolls
 //! their authenticator app again (their other methods still work).
 //!
+//! The same file keys the digests of emailed emergency codes (8 digits, so a
+//! plain hash of one could be found by trying them all).
+//!
 //! Stored form: `CSS1` ‖ 12-byte nonce ‖ ciphertext ‖ 16-byte tag. Seeds
 //! stored before sealing existed (plain bytes) still open as they are; the
 //! chance that a plain seed starts with `CSS1` and is as long as a sealed
@@ -19,6 +22,7 @@ use std::fs;
 use std::path::Path;
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use ring::{hkdf, hmac};
 use zeroize::Zeroizing;
 
 use crate::crypto::random_bytes;
@@ -30,8 +34,21 @@ const TAG_LEN: usize = 16;
 /// File name of the key in the data directory.
 pub(crate) const FILE: &str = "seed.key";
 
-/// The key that seals TOTP seeds.
-pub(crate) struct SeedKey(LessSafeKey);
+/// The key that seals TOTP seeds, and the one that keys emergency codes'
+/// digests, both derived (HKDF-SHA256, distinct labels) from `seed.key`.
+pub(crate) struct SeedKey {
+    seeds: LessSafeKey,
+    codes: hmac::Key,
+}
+
+/// An HKDF output length for ring.
+struct Len(usize);
+
+impl hkdf::KeyType for Len {
+    fn len(&self) -> usize {
+        self.0
+    }
+}
 
 impl std::fmt::Debug for SeedKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45,9 +62,34 @@ fn unusable() -> ServerError {
 
 impl SeedKey {
     fn from_bytes(bytes: &[u8; 32]) -> Result<Self, ServerError> {
-        UnboundKey::new(&AES_256_GCM, bytes)
-            .map(|k| Self(LessSafeKey::new(k)))
-            .map_err(|_| ServerError::Internal("seed key".into()))
+        let fail = |_| ServerError::Internal("deriving the seed keys".into());
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"countersign-server seed.key").extract(bytes);
+        let mut seeds = Zeroizing::new([0u8; 32]);
+        prk.expand(&[b"totp seeds v1"], Len(32))
+            .and_then(|okm| okm.fill(seeds.as_mut_slice()))
+            .map_err(fail)?;
+        let mut codes = Zeroizing::new([0u8; 32]);
+        prk.expand(&[b"emergency codes v1"], Len(32))
+            .and_then(|okm| okm.fill(codes.as_mut_slice()))
+            .map_err(fail)?;
+        let seeds = UnboundKey::new(&AES_256_GCM, seeds.as_slice()).map_err(fail)?;
+        Ok(Self {
+            seeds: LessSafeKey::new(seeds),
+            codes: hmac::Key::new(hmac::HMAC_SHA256, codes.as_slice()),
+        })
+    }
+
+    /// What the database keeps of an emergency code: HMAC-SHA256 under a key
+    /// outside the database, so a copy of the database cannot be searched
+    /// for the 10^8 possible codes offline. Bound to the account.
+    pub(crate) fn emergency_code_digest(&self, account: &str, code: &str) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.codes);
+        ctx.update(account.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(code.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
     }
 
     /// Reads `<dir>/seed.key`, or makes one (mode 0600). Never replaces an
@@ -93,7 +135,7 @@ impl SeedKey {
         out.extend_from_slice(seed.expose());
         let start = MAGIC.len() + NONCE_LEN;
         let tag = self
-            .0
+            .seeds
             .seal_in_place_separate_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(account.as_bytes()),
@@ -118,7 +160,7 @@ impl SeedKey {
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| unusable())?;
         let mut buf = Zeroizing::new(sealed.to_vec());
         let plain = self
-            .0
+            .seeds
             .open_in_place(nonce, Aad::from(account.as_bytes()), &mut buf)
             .map_err(|_| unusable())?;
         Ok(OtpSecret::new(plain.to_vec()))
@@ -156,6 +198,19 @@ mod tests {
         assert!(key
             .open("alice", &OtpSecret::new(b"CSS1short".to_vec()))
             .is_err());
+    }
+
+    #[test]
+    fn emergency_code_digests_are_keyed_and_bound_to_the_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SeedKey::load_or_create(dir.path()).unwrap();
+        let d = key.emergency_code_digest("alice", "12345678");
+        assert_eq!(d, key.emergency_code_digest("alice", "12345678"));
+        assert_ne!(d, key.emergency_code_digest("bob", "12345678"));
+        assert_ne!(d, key.emergency_code_digest("alice", "12345679"));
+        assert_ne!(d, crate::crypto::sha256(b"12345678"));
+        let other = SeedKey::load_or_create(tempfile::tempdir().unwrap().path()).unwrap();
+        assert_ne!(d, other.emergency_code_digest("alice", "12345678"));
     }
 
     #[test]

@@ -710,7 +710,7 @@ pub(crate) async fn email_send(
         .create_email_code(
             user.username.clone(),
             NewEmailToken {
-                token_hash: sha256(code.as_bytes()),
+                token_hash: shared.seed_key.emergency_code_digest(&user.username, &code),
                 email: address.clone(),
                 created_at: now,
                 expires_at: now + shared.limits.email_code_ttl_s,
@@ -785,7 +785,11 @@ pub(crate) async fn email_code(
     let ok = code.len() == email::CODE_DIGITS
         && shared
             .store
-            .use_email_code(user.username.clone(), sha256(code.as_bytes()), shared.now())
+            .use_email_code(
+                user.username.clone(),
+                shared.seed_key.emergency_code_digest(&user.username, &code),
+                shared.now(),
+            )
             .await?;
     if !ok {
         return second_step_failed(&shared, &ip, key, "Wrong or expired code.", again).await;
