@@ -19,11 +19,11 @@ else
   # The tests' own debug build (a no-op after cargo nextest).
   lib=$(./tools/build-debug.sh | tail -n 1)
 fi
-cargo build --locked -p uniffi-bindgen
+cargo build --locked --profile bindgen -p uniffi-bindgen  # unoptimised: see [profile.bindgen]
 out="target/bindings"
 rm -rf "$out/kotlin" "$out/swift"
 for lang in kotlin swift; do
-  target/debug/uniffi-bindgen generate "$lib" --language "$lang" \
+  target/bindgen/uniffi-bindgen generate "$lib" --language "$lang" \
     --out-dir "$out/$lang" --no-format --config uniffi.toml
 done
 find "$out" -type f | sort
