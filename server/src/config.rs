@@ -14,7 +14,7 @@ use countersign_core::approve::protocol::MAX_REQUEST_TTL_S;
 
 use crate::clock::{Clock, SystemClock};
 use crate::push::{ApnsConfig, FcmConfig, PushSender};
-pub use crate::store::IpBlockPolicy;
+pub use crate::store::{IpBlockPolicy, Retention};
 
 /// Everything [`crate::start`] needs.
 #[derive(Clone)]
@@ -56,6 +56,9 @@ pub struct ServerConfig {
     /// Empty (the default): the TCP peer is the client and the header is
     /// ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long old sign-in requests and events are kept (pruned at start
+    /// and hourly).
+    pub retention: Retention,
 }
 
 impl ServerConfig {
@@ -77,6 +80,7 @@ impl ServerConfig {
             ip_block: default_ip_block(),
             database: Database::Sqlite,
             trusted_proxies: Vec::new(),
+            retention: Retention::default(),
         }
     }
 }
@@ -96,6 +100,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("ip_block", &self.ip_block)
             .field("database", &self.database)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("retention", &self.retention)
             .finish_non_exhaustive()
     }
 }

@@ -47,7 +47,8 @@ pub use accounts::{Event, SignInMethod};
 pub use api::forwarded::parse_trusted_proxy;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    Database, IpBlockPolicy, PushConfig, RateLimits, ServerConfig, SmtpConfig, SmtpSecurity,
+    Database, IpBlockPolicy, PushConfig, RateLimits, Retention, ServerConfig, SmtpConfig,
+    SmtpSecurity,
 };
 pub use error::ServerError;
 pub use push::{ApnsConfig, FcmConfig, PushError, PushSender};

@@ -128,6 +128,12 @@ struct ServeArgs {
     /// ignored.
     #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = countersign_server::parse_trusted_proxy)]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// Days answered or expired sign-in requests are kept.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    keep_requests_days: u32,
+    /// Days the event log is kept.
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    keep_events_days: u32,
 }
 
 #[derive(Args)]
@@ -203,6 +209,10 @@ fn serve_config(args: ServeArgs) -> Result<ServerConfig, String> {
         block_s: (args.ip_block_for > 0).then_some(args.ip_block_for),
     };
     config.trusted_proxies = args.trusted_proxies.clone();
+    config.retention = countersign_server::Retention {
+        requests_days: args.keep_requests_days,
+        events_days: args.keep_events_days,
+    };
     if let Some(host) = args.smtp_host.clone() {
         let password = match &args.smtp_password_file {
             Some(p) => Some(zeroize::Zeroizing::new(read_secret_file(

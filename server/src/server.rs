@@ -120,6 +120,12 @@ impl RunningServer {
         accounts::events(&self.shared, 1000).await
     }
 
+    /// Removes old records now (the server also does this at start and
+    /// hourly; see [`crate::store::Retention`]).
+    pub async fn prune_now(&self) -> Result<crate::store::Pruned, ServerError> {
+        prune(&self.shared).await
+    }
+
     /// Stops accepting connections, ends long-polls, and waits (up to 5 s)
     /// for in-flight requests.
     pub async fn shutdown(mut self) -> Result<(), ServerError> {
@@ -359,6 +365,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             .map(crate::twostep::email::Mailer::new)
             .transpose()?,
         ip_block: config.ip_block,
+        retention: config.retention,
         trusted_proxies: crate::api::forwarded::TrustedProxies::new(config.trusted_proxies.clone()),
     });
 
@@ -380,6 +387,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         "listening on {addr} as server {}",
         shared.server_id
     ));
+    tokio::spawn(prune_hourly(Arc::clone(&shared)));
     Ok(RunningServer {
         shared,
         addr,
@@ -389,6 +397,44 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shutdown_tx,
         task: Some(task),
     })
+}
+
+/// How often old records are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+async fn prune(shared: &Shared) -> Result<crate::store::Pruned, ServerError> {
+    let pruned = shared
+        .store
+        .prune(shared.retention.before(shared.now()))
+        .await?;
+    if pruned != crate::store::Pruned::default() {
+        shared.log(format_args!(
+            "pruned {} old requests, {} old events, {} expired records",
+            pruned.requests, pruned.events, pruned.other
+        ));
+    }
+    Ok(pruned)
+}
+
+/// Prunes at start and then every hour until shutdown. A failed prune is
+/// logged and tried again at the next tick (nothing depends on it).
+async fn prune_hourly(shared: Arc<Shared>) {
+    let mut stop = shared.shutdown.clone();
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = prune(&shared).await {
+                    shared.log(format_args!("pruning old records failed: {e}"));
+                }
+            }
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
 }
 
 /// Adds a user to the database in `data_dir` without starting the server

@@ -43,6 +43,8 @@ pub(crate) struct Shared {
     pub mailer: Option<Mailer>,
     /// Auto-block policy for failed sign-ins.
     pub ip_block: IpBlockPolicy,
+    /// How long old records are kept.
+    pub retention: crate::store::Retention,
     /// Seals TOTP seeds in the database (`<data>/seed.key`).
     pub seed_key: crate::twostep::seal::SeedKey,
     /// Proxies whose `X-Forwarded-For` is believed.

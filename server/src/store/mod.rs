@@ -17,6 +17,7 @@
 mod pg_schema;
 pub(crate) mod pg_wake;
 mod postgres;
+mod retention;
 mod schema;
 mod security;
 mod sqlite;
@@ -31,6 +32,7 @@ use crate::accounts::SignInMethod;
 
 pub use pg_schema::PG_SCHEMA_VERSION;
 pub use postgres::PgStore;
+pub use retention::{PruneBefore, Pruned, Retention};
 pub use schema::SCHEMA_VERSION;
 pub use security::{
     EmailCodeOutcome, EmailTokenKind, IpBlock, IpBlockPolicy, LoginFlow, NewEmailToken, OtpSecret,
@@ -589,6 +591,12 @@ pub trait Store: Send + Sync + 'static {
     /// Lifts a block and forgets the address's failures; `false` if it was
     /// not blocked.
     fn unblock_ip(&self, ip: String) -> StoreFuture<'_, bool>;
+
+    // --- housekeeping ---
+
+    /// Removes records older than the cut-offs (see [`Retention`]), in one
+    /// transaction.
+    fn prune(&self, before: PruneBefore) -> StoreFuture<'_, Pruned>;
 
     // --- browser login flows ---
 

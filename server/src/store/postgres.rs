@@ -37,10 +37,10 @@ use super::pg_schema::migrate;
 use super::{
     AnswerOutcome, AnswerUpdate, DeviceRecord, EmailCodeOutcome, EmailTokenKind, Event, IpBlock,
     IpBlockPolicy, LoginFlow, NewDevice, NewEmailToken, NewEvent, NewRequest, NewSession,
-    OtpSecret, PairCredential, PairOutcome, PushTarget, RequestRecord, SecondStep, SessionRecord,
-    SessionScope, SpaceOutcome, StartLimits, StartOutcome, Store, StoreError, StoreFuture,
-    SyncBlob, SyncPut, SyncPutOutcome, SyncPutResult, SyncSpace, UserFlags, UserListing,
-    UserRecord,
+    OtpSecret, PairCredential, PairOutcome, PruneBefore, Pruned, PushTarget, RequestRecord,
+    SecondStep, SessionRecord, SessionScope, SpaceOutcome, StartLimits, StartOutcome, Store,
+    StoreError, StoreFuture, SyncBlob, SyncPut, SyncPutOutcome, SyncPutResult, SyncSpace,
+    UserFlags, UserListing, UserRecord,
 };
 use crate::accounts::SignInMethod;
 use crate::crypto::random_id;
@@ -1271,6 +1271,22 @@ impl Store for PgStore {
             .await?;
             tx.commit().await?;
             Ok(n == 1)
+        })
+    }
+
+    fn prune(&self, before: PruneBefore) -> StoreFuture<'_, Pruned> {
+        Box::pin(async move {
+            let mut c = self.client().await?;
+            let tx = c.transaction().await?;
+            let mut pruned = Pruned::default();
+            for (target, sql, cut) in super::retention::STATEMENTS {
+                let n = tx
+                    .execute(&sql.replace("{p}", "$1"), &[&before.get(*cut)])
+                    .await?;
+                pruned.add(*target, n);
+            }
+            tx.commit().await?;
+            Ok(pruned)
         })
     }
 

@@ -161,6 +161,11 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX sync_entries_by_rev ON sync_entries(space_id, rev);
     ",
+    // 4: indexes for pruning old requests and events (store/retention.rs).
+    "
+    CREATE INDEX requests_by_expiry ON requests(expires_at);
+    CREATE INDEX events_by_time ON events(time);
+    ",
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`].

@@ -18,10 +18,10 @@ use super::schema::migrate;
 use super::{
     AnswerOutcome, AnswerUpdate, DeviceRecord, EmailCodeOutcome, EmailTokenKind, Event, IpBlock,
     IpBlockPolicy, LoginFlow, NewDevice, NewEmailToken, NewEvent, NewRequest, NewSession,
-    OtpSecret, PairCredential, PairOutcome, PushTarget, RequestRecord, SecondStep, SessionRecord,
-    SessionScope, SpaceOutcome, StartLimits, StartOutcome, Store, StoreError, StoreFuture,
-    SyncBlob, SyncPut, SyncPutOutcome, SyncPutResult, SyncSpace, UserFlags, UserListing,
-    UserRecord,
+    OtpSecret, PairCredential, PairOutcome, PruneBefore, Pruned, PushTarget, RequestRecord,
+    SecondStep, SessionRecord, SessionScope, SpaceOutcome, StartLimits, StartOutcome, Store,
+    StoreError, StoreFuture, SyncBlob, SyncPut, SyncPutOutcome, SyncPutResult, SyncSpace,
+    UserFlags, UserListing, UserRecord,
 };
 use crate::accounts::SignInMethod;
 use crate::crypto::random_id;
@@ -1080,6 +1080,19 @@ impl Store for SqliteStore {
             )?;
             tx.commit()?;
             Ok(n == 1)
+        })
+    }
+
+    fn prune(&self, before: PruneBefore) -> StoreFuture<'_, Pruned> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut pruned = Pruned::default();
+            for (target, sql, cut) in super::retention::STATEMENTS {
+                let n = tx.execute(&sql.replace("{p}", "?1"), params![before.get(*cut)])?;
+                pruned.add(*target, n as u64);
+            }
+            tx.commit()?;
+            Ok(pruned)
         })
     }
 

@@ -530,3 +530,47 @@ async fn shutdown_ends_long_polls() {
     assert!(took < Duration::from_secs(10), "{took:?}");
     assert_eq!(r.unwrap(), StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_requests_and_events_are_pruned_recent_ones_kept() {
+    let ts = TestServer::start().await;
+    let phone = ts.user_with_device("alice").await;
+    let old = ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
+    let req = phone.the_request(&ts).await;
+    phone.answer(&ts, &req, Decision::Deny, 0).await.unwrap();
+    let day0_events = ts.server.events().await.unwrap().len();
+    assert!(day0_events >= 2, "the user and the pairing are logged");
+    // Nothing is old yet.
+    let none = ts.server.prune_now().await.unwrap();
+    assert_eq!((none.requests, none.events), (0, 0));
+
+    // 31 days on: the first request (expired 31 days ago) goes; a new one
+    // is untouched and still works.
+    ts.clock.advance(31 * 86_400);
+    let recent = ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
+    let pruned = ts.server.prune_now().await.unwrap();
+    assert_eq!((pruned.requests, pruned.events), (1, 0));
+    assert!(ts.signin_status(&old, 0).await.is_err());
+    let req = phone.the_request(&ts).await;
+    assert_eq!(Some(&req.request_id), recent.request_id.as_ref());
+    let number = recent.number.unwrap();
+    let answer = phone
+        .answer(&ts, &req, Decision::Approve, number)
+        .await
+        .unwrap();
+    assert_eq!(answer.state, RequestState::Approved);
+    ts.user("bob", SignInMethod::Password).await; // an event on day 31
+    let day31_events = ts.server.events().await.unwrap().len() - day0_events;
+    assert_eq!(day31_events, 1);
+
+    // A year after the start: day 0's events go, day 31's stay (335 days
+    // old); the day-31 request expired more than 30 days ago and goes too.
+    ts.clock.advance(335 * 86_400);
+    let pruned = ts.server.prune_now().await.unwrap();
+    assert_eq!(pruned.requests, 1);
+    assert_eq!(pruned.events, day0_events as u64);
+    assert_eq!(ts.server.events().await.unwrap().len(), day31_events);
+    // Pruning again finds nothing more.
+    let again = ts.server.prune_now().await.unwrap();
+    assert_eq!((again.requests, again.events), (0, 0));
+}
