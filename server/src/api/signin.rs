@@ -186,7 +186,9 @@ pub(crate) async fn start_approve(
     }
     shared.hub.notify_account(account);
     let targets = shared.store.push_targets(account.to_owned()).await?;
-    shared.push.wake_all(targets, &request_id);
+    shared
+        .push
+        .wake_all(Arc::clone(&shared.store), targets, &request_id);
     shared.log(format_args!("request {request_id} created"));
     Ok(ApproveStarted {
         request_id,

@@ -101,8 +101,14 @@ impl PushSender for FcmSender {
                 .await
                 .ok()
                 .and_then(|v| {
-                    v.pointer("/error/status")
-                        .and_then(|r| r.as_str())
+                    // The specific FCM code ("UNREGISTERED") when given,
+                    // else the general status ("NOT_FOUND").
+                    let detail = v
+                        .pointer("/error/details")
+                        .and_then(|d| d.as_array())
+                        .and_then(|d| d.iter().find_map(|e| e.get("errorCode")?.as_str()));
+                    detail
+                        .or_else(|| v.pointer("/error/status").and_then(|r| r.as_str()))
                         .map(|r| r.chars().take(64).collect())
                 })
                 .unwrap_or_default();

@@ -29,7 +29,7 @@ pub use fcm::{FcmConfig, FcmSender, FCM_PRODUCTION};
 use crate::clock::Clock;
 use crate::config::PushConfig;
 use crate::log::Logger;
-use crate::store::PushTarget;
+use crate::store::{PushTarget, Store};
 
 /// What [`PushSender::wake`] returns.
 pub type PushFuture<'a> = Pin<Box<dyn Future<Output = Result<(), PushError>> + Send + 'a>>;
@@ -62,6 +62,18 @@ pub enum PushError {
         /// The service's reason code (e.g. `BadDeviceToken`), if given.
         reason: String,
     },
+}
+
+impl PushError {
+    /// Whether the service says the token will never work again: APNs 410
+    /// (`Unregistered`: the app was removed) or FCM `UNREGISTERED`. Such a
+    /// token is cleared so the server stops pushing to it; a configuration
+    /// error (wrong topic, project or key) is not such an answer, so it never
+    /// wipes tokens.
+    pub fn token_is_dead(&self) -> bool {
+        matches!(self, PushError::Rejected { status, reason }
+            if *status == 410 || reason == "UNREGISTERED")
+    }
 }
 
 /// Sends one wake-up to one device.
@@ -168,7 +180,9 @@ impl PushDispatcher {
     }
 
     /// Sends a wake-up about `request_id` to every target, in the background.
-    pub fn wake_all(&self, targets: Vec<PushTarget>, request_id: &str) {
+    /// A token the service calls dead is cleared from `store` (only if the
+    /// device still has that token: it may have sent a new one meanwhile).
+    pub fn wake_all(&self, store: Arc<dyn Store>, targets: Vec<PushTarget>, request_id: &str) {
         for target in targets {
             let Some(sender) = self.sender_for(&target.platform) else {
                 continue;
@@ -176,17 +190,28 @@ impl PushDispatcher {
             let request_id = request_id.to_owned();
             let logger = self.logger;
             let clock = self.clock.clone();
+            let store = Arc::clone(&store);
             tokio::spawn(async move {
                 let result = tokio::time::timeout(
                     PUSH_TIMEOUT,
                     sender.wake(&target.push_token, &request_id),
                 )
                 .await;
-                let outcome = match result {
+                let mut outcome = match &result {
                     Ok(Ok(())) => "sent".to_string(),
                     Ok(Err(e)) => format!("failed: {e}"),
                     Err(_) => "timed out".to_string(),
                 };
+                if matches!(&result, Ok(Err(e)) if e.token_is_dead()) {
+                    match store
+                        .clear_push_token(target.device_id.clone(), target.push_token.clone())
+                        .await
+                    {
+                        Ok(true) => outcome.push_str("; push token cleared"),
+                        Ok(false) => {}
+                        Err(e) => outcome.push_str(&format!("; clearing the token failed: {e}")),
+                    }
+                }
                 if let (Some(logger), Some(clock)) = (logger, clock) {
                     logger.info(
                         clock.now(),
@@ -197,6 +222,33 @@ impl PushDispatcher {
                     );
                 }
             });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PushError;
+
+    fn rejected(status: u16, reason: &str) -> PushError {
+        PushError::Rejected {
+            status,
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn only_a_dead_token_answer_counts_as_dead() {
+        assert!(rejected(410, "Unregistered").token_is_dead());
+        assert!(rejected(404, "UNREGISTERED").token_is_dead());
+        for not_dead in [
+            rejected(400, "BadDeviceToken"),
+            rejected(403, "InvalidProviderToken"),
+            rejected(404, "NOT_FOUND"),
+            rejected(500, "InternalServerError"),
+            PushError::Transport("connection refused".into()),
+        ] {
+            assert!(!not_dead.token_is_dead(), "{not_dead}");
         }
     }
 }

@@ -451,6 +451,10 @@ pub trait Store: Send + Sync + 'static {
     /// Sets or clears a device's push token.
     fn set_push_token(&self, id: String, push_token: Option<String>) -> StoreFuture<'_, ()>;
 
+    /// Removes device `id`'s push token if it is still `push_token` (the
+    /// push service called it dead); returns whether it did.
+    fn clear_push_token(&self, id: String, push_token: String) -> StoreFuture<'_, bool>;
+
     /// Push destinations of an account's active devices.
     fn push_targets(&self, account: String) -> StoreFuture<'_, Vec<PushTarget>>;
 

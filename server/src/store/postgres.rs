@@ -574,6 +574,18 @@ impl Store for PgStore {
         })
     }
 
+    fn clear_push_token(&self, id: String, push_token: String) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let n = self
+                .exec(
+                    "UPDATE devices SET push_token = NULL WHERE id = $1 AND push_token = $2",
+                    &[&id, &push_token],
+                )
+                .await?;
+            Ok(n == 1)
+        })
+    }
+
     fn push_targets(&self, account: String) -> StoreFuture<'_, Vec<PushTarget>> {
         Box::pin(async move {
             self.query(

@@ -481,6 +481,16 @@ impl Store for SqliteStore {
         })
     }
 
+    fn clear_push_token(&self, id: String, push_token: String) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let n = conn.execute(
+                "UPDATE devices SET push_token = NULL WHERE id = ?1 AND push_token = ?2",
+                params![id, push_token],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
     fn push_targets(&self, account: String) -> StoreFuture<'_, Vec<PushTarget>> {
         self.run(move |conn| {
             let mut stmt = conn.prepare(

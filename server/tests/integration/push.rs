@@ -416,3 +416,87 @@ async fn a_custom_sender_gets_every_wake_up() {
     );
     drop(phone);
 }
+
+/// Whether each of `alice`'s devices still has a push token, in pairing
+/// order; waits (up to 2 s) for `want`, since pushes run in the background.
+async fn push_tokens_become(ts: &TestServer, want: &[bool]) -> Vec<bool> {
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        let (_, list) = ts
+            .admin(reqwest::Method::GET, "/v1/admin/users/alice/devices", None)
+            .await;
+        got = list["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["has_push_token"].as_bool().unwrap())
+            .collect();
+        if got == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    got
+}
+
+/// A server with APNs and FCM pointed at receivers answering as given, and
+/// alice with an iPhone and an Android phone that both have push tokens.
+async fn server_with_push_answers(apns: &Receiver, fcm: &Receiver) -> TestServer {
+    let apns_cfg = apns_config(apns, p8_key().0);
+    let fcm_cfg = FcmConfig {
+        endpoint: fcm.url(),
+        project_id: "demo".into(),
+        access_token: "token".into(),
+        extra_root_pem: Some(fcm.cert_pem.clone()),
+    };
+    let ts = TestServer::start_with(move |c| {
+        c.push.apns = Some(apns_cfg);
+        c.push.fcm = Some(fcm_cfg);
+    })
+    .await;
+    ts.user("alice", SignInMethod::Approve).await;
+    for (platform, token) in [("ios", "abcdef0123456789"), ("android", "fcm:dead")] {
+        let invite = ts.invite("alice").await;
+        let mut phone = Device::new();
+        phone.platform = platform.into();
+        phone.push_token = Some(token.into());
+        phone.pair_with_token(&ts, &invite.token).await.unwrap();
+    }
+    ts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_the_services_call_dead_are_cleared() {
+    // APNs 410 Unregistered (app deleted); FCM UNREGISTERED.
+    let mut apns = Receiver::start(StatusCode::GONE, json!({"reason": "Unregistered"})).await;
+    let unregistered = json!({"error": {"code": 404, "status": "NOT_FOUND", "details": [
+        {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "UNREGISTERED"}
+    ]}});
+    let mut fcm = Receiver::start(StatusCode::NOT_FOUND, unregistered).await;
+    let ts = server_with_push_answers(&apns, &fcm).await;
+    assert_eq!(push_tokens_become(&ts, &[true, true]).await, [true, true]);
+    ts.start_signin("alice", None).await.unwrap();
+    apns.next().await;
+    fcm.next().await;
+    assert_eq!(
+        push_tokens_become(&ts, &[false, false]).await,
+        [false, false]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_errors_never_wipe_tokens() {
+    // APNs: a token for the other environment; FCM: a wrong project (plain
+    // NOT_FOUND without the UNREGISTERED code).
+    let mut apns =
+        Receiver::start(StatusCode::BAD_REQUEST, json!({"reason": "BadDeviceToken"})).await;
+    let not_found = json!({"error": {"code": 404, "status": "NOT_FOUND"}});
+    let mut fcm = Receiver::start(StatusCode::NOT_FOUND, not_found).await;
+    let ts = server_with_push_answers(&apns, &fcm).await;
+    ts.start_signin("alice", None).await.unwrap();
+    apns.next().await;
+    fcm.next().await;
+    // Give the background tasks time to (not) act, then check.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(push_tokens_become(&ts, &[true, true]).await, [true, true]);
+}
