@@ -119,7 +119,8 @@ pub struct RateLimits {
     pub password_failures_per_user: u32,
     /// Wrong passwords allowed per client IP per failure window (default 50).
     pub password_failures_per_ip: u32,
-    /// The failure window, seconds (default 900).
+    /// The failure window, seconds (default 900; failure records older than
+    /// a day are dropped, so at most a day counts).
     pub password_failure_window_s: i64,
     /// Active (not revoked) devices per account (default 20).
     pub max_devices_per_account: u32,

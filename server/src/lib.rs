@@ -16,8 +16,9 @@
 //!   nodes).
 //! - [`push`]: wake-up senders ([`push::ApnsSender`], [`push::FcmSender`]).
 //! - `tls/`: the self-signed certificate and the rustls (ring) configuration.
-//! - `accounts`, `hub`, `limiter`, `crypto`: users and invitations, long-poll
-//!   wake-ups, password-guessing limits, randomness and hashing.
+//! - `accounts`, `hub`, `crypto`: users and invitations, long-poll wake-ups,
+//!   randomness and hashing (password-guessing limits live in the store's
+//!   failure records, see `twostep::guard`).
 //!
 //! Invariants kept everywhere: no secret (token, password, nonce, session)
 //! is ever logged or put in an error message; every HTTP answer, errors
@@ -31,7 +32,6 @@ pub mod config;
 mod crypto;
 mod error;
 mod hub;
-mod limiter;
 mod log;
 #[cfg(test)]
 mod protocol_doc;

@@ -26,7 +26,6 @@ use crate::config::{Database, ServerConfig};
 use crate::crypto::{hash_password, random_token, sha256};
 use crate::error::ServerError;
 use crate::hub::{Hub, LocalHub};
-use crate::limiter::FailureLimiter;
 use crate::log::Logger;
 use crate::push::PushDispatcher;
 use crate::state::Shared;
@@ -347,7 +346,6 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         clock: Arc::clone(&config.clock),
         hub,
         push,
-        password_failures: FailureLimiter::new(config.limits.password_failure_window_s),
         limits: config.limits.clone(),
         request_ttl_s: config.request_ttl_s,
         server_id,

@@ -3,7 +3,7 @@
 //! Built once by [`crate::start`] and handed to axum as `Arc<Shared>`. It
 //! holds the storage, the clock, the wake-up hub, the push dispatcher, the
 //! limits and the server's identity; nothing in it changes after start except
-//! through the store, the hub and the limiter, which synchronise themselves.
+//! through the store and the hub, which synchronise themselves.
 
 use std::sync::Arc;
 
@@ -12,7 +12,6 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::config::RateLimits;
 use crate::hub::Hub;
-use crate::limiter::FailureLimiter;
 use crate::log::Logger;
 use crate::push::PushDispatcher;
 use crate::store::{IpBlockPolicy, Store};
@@ -24,7 +23,6 @@ pub(crate) struct Shared {
     pub clock: Arc<dyn Clock>,
     pub hub: Hub,
     pub push: PushDispatcher,
-    pub password_failures: FailureLimiter,
     pub limits: RateLimits,
     pub request_ttl_s: i64,
     pub server_id: String,

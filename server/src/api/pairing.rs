@@ -49,26 +49,39 @@ pub(crate) async fn verify_user_password(
     client_ip: &str,
     stored_hash: Option<String>,
 ) -> Result<(), ApiError> {
-    let user_key = format!("user:{username}");
-    let ip_key = format!("ip:{client_ip}");
-    let keys = [
-        (user_key.as_str(), shared.limits.password_failures_per_user),
-        (ip_key.as_str(), shared.limits.password_failures_per_ip),
-    ];
     if crate::twostep::guard::check_ip(shared, client_ip)
         .await?
         .is_err()
     {
         return Err(ip_blocked());
     }
+    // Kept in the store, so every node sees the same counts: wrong
+    // passwords for this account, and failed steps of any kind from this
+    // address (the IP auto-block's own count).
+    let user_key = crate::twostep::guard::password_key(username);
+    let ip_key = crate::store::ip_failure_key(client_ip);
     let now = shared.now();
-    if let Err(retry) = shared.password_failures.check(&keys, now) {
+    let window = shared.limits.password_failure_window_s;
+    let mut wait = 0;
+    for (key, limit) in [
+        (&user_key, shared.limits.password_failures_per_user),
+        (&ip_key, shared.limits.password_failures_per_ip),
+    ] {
+        let seen = shared
+            .store
+            .failures_since(key.clone(), now - window)
+            .await?;
+        if seen.count >= limit {
+            wait = wait.max(seen.oldest.unwrap_or(now) + window - now);
+        }
+    }
+    if wait > 0 {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "too many wrong passwords; wait",
         )
-        .retry_after(retry));
+        .retry_after(wait));
     }
     let known = stored_hash.is_some();
     let hash = stored_hash.unwrap_or_else(|| shared.dummy_hash.clone());
@@ -80,8 +93,7 @@ pub(crate) async fn verify_user_password(
     if ok && known {
         Ok(())
     } else {
-        shared.password_failures.record(&keys, now);
-        if crate::twostep::guard::fail(shared, client_ip, None).await? {
+        if crate::twostep::guard::fail(shared, client_ip, Some(user_key)).await? {
             return Err(ip_blocked());
         }
         Err(invalid_credentials())

@@ -403,6 +403,22 @@ pub struct Event {
     pub detail: String,
 }
 
+/// The failure key of an address: every failed sign-in step from it is
+/// recorded under it ([`Store::record_failure`]), and the IP auto-block and
+/// the per-address password limit count them.
+pub(crate) fn ip_failure_key(ip: &str) -> String {
+    format!("ip:{ip}")
+}
+
+/// Failures under one key within a window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FailureWindow {
+    /// How many.
+    pub count: u32,
+    /// When the oldest of them happened (`None` when there are none).
+    pub oldest: Option<i64>,
+}
+
 /// Storage for the server. Every method is one transaction.
 ///
 /// Implementations must make [`Store::create_request`],
@@ -584,7 +600,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreFuture<'_, bool>;
 
     /// Failures recorded under `key` after `since`.
-    fn failure_count(&self, key: String, since: i64) -> StoreFuture<'_, u32>;
+    fn failures_since(&self, key: String, since: i64) -> StoreFuture<'_, FailureWindow>;
 
     /// The block on `ip`, if one is in force.
     fn ip_block(&self, ip: String, now: i64) -> StoreFuture<'_, Option<IpBlock>>;

@@ -34,6 +34,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 use super::pg_schema::migrate;
+use super::FailureWindow;
 use super::{
     AnswerOutcome, AnswerUpdate, DeviceRecord, EmailCodeOutcome, EmailTokenKind, Event, IpBlock,
     IpBlockPolicy, LoginFlow, NewDevice, NewEmailToken, NewEvent, NewRequest, NewSession,
@@ -1171,7 +1172,7 @@ impl Store for PgStore {
             // Nothing needs failures older than a day.
             tx.execute("DELETE FROM failures WHERE time < $1", &[&(now - 86_400)])
                 .await?;
-            let ip_key = format!("ip:{ip}");
+            let ip_key = super::ip_failure_key(&ip);
             tx.execute(
                 "INSERT INTO failures (key, time) VALUES ($1, $2)",
                 &[&ip_key, &now],
@@ -1226,19 +1227,22 @@ impl Store for PgStore {
         })
     }
 
-    fn failure_count(&self, key: String, since: i64) -> StoreFuture<'_, u32> {
+    fn failures_since(&self, key: String, since: i64) -> StoreFuture<'_, FailureWindow> {
         Box::pin(async move {
             let row = self
                 .query_opt(
-                    "SELECT COUNT(*) FROM failures WHERE key = $1 AND time > $2",
+                    "SELECT COUNT(*), MIN(time) FROM failures WHERE key = $1 AND time > $2",
                     &[&key, &since],
                 )
                 .await?;
-            let n: i64 = match row {
-                Some(r) => r.try_get(0)?,
-                None => 0,
+            let (n, oldest): (i64, Option<i64>) = match row {
+                Some(r) => (r.try_get(0)?, r.try_get(1)?),
+                None => (0, None),
             };
-            Ok(count(n))
+            Ok(FailureWindow {
+                count: count(n),
+                oldest,
+            })
         })
     }
 
@@ -1278,7 +1282,7 @@ impl Store for PgStore {
                 .await?;
             tx.execute(
                 "DELETE FROM failures WHERE key = $1",
-                &[&format!("ip:{ip}")],
+                &[&super::ip_failure_key(&ip)],
             )
             .await?;
             tx.commit().await?;

@@ -15,6 +15,7 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::schema::migrate;
+use super::FailureWindow;
 use super::{
     AnswerOutcome, AnswerUpdate, DeviceRecord, EmailCodeOutcome, EmailTokenKind, Event, IpBlock,
     IpBlockPolicy, LoginFlow, NewDevice, NewEmailToken, NewEvent, NewRequest, NewSession,
@@ -1004,7 +1005,7 @@ impl Store for SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             // Nothing needs failures older than a day.
             tx.execute("DELETE FROM failures WHERE time < ?1", params![now - 86_400])?;
-            let ip_key = format!("ip:{ip}");
+            let ip_key = super::ip_failure_key(&ip);
             tx.execute("INSERT INTO failures (key, time) VALUES (?1, ?2)", params![ip_key, now])?;
             if let Some(key) = &key {
                 tx.execute("INSERT INTO failures (key, time) VALUES (?1, ?2)", params![key, now])?;
@@ -1045,14 +1046,17 @@ impl Store for SqliteStore {
         })
     }
 
-    fn failure_count(&self, key: String, since: i64) -> StoreFuture<'_, u32> {
+    fn failures_since(&self, key: String, since: i64) -> StoreFuture<'_, FailureWindow> {
         self.run(move |conn| {
-            let n: i64 = conn.query_row(
-                "SELECT COUNT(*) FROM failures WHERE key = ?1 AND time > ?2",
+            let (n, oldest): (i64, Option<i64>) = conn.query_row(
+                "SELECT COUNT(*), MIN(time) FROM failures WHERE key = ?1 AND time > ?2",
                 params![key, since],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+            Ok(FailureWindow {
+                count: u32::try_from(n).unwrap_or(u32::MAX),
+                oldest,
+            })
         })
     }
 
@@ -1086,7 +1090,7 @@ impl Store for SqliteStore {
             let n = tx.execute("DELETE FROM ip_blocks WHERE ip = ?1", params![ip])?;
             tx.execute(
                 "DELETE FROM failures WHERE key = ?1",
-                params![format!("ip:{ip}")],
+                params![super::ip_failure_key(&ip)],
             )?;
             tx.commit()?;
             Ok(n == 1)

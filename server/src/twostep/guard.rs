@@ -1,5 +1,6 @@
-//! The failed-sign-in guard: IP auto-block and per-account limits on
-//! second-step guessing, both kept in the store so every node sees them.
+//! The failed-sign-in guard: IP auto-block, password-guessing limits and
+//! per-account limits on second-step guessing, all kept in the store so
+//! every node sees them.
 //!
 //! Every failed sign-in step (wrong password, wrong TOTP code, wrong email
 //! code) is recorded against the client address; when an address reaches
@@ -10,6 +11,11 @@
 
 use crate::error::ServerError;
 use crate::state::Shared;
+
+/// Failure key for wrong passwords of an account.
+pub(crate) fn password_key(account: &str) -> String {
+    format!("pw:{account}")
+}
 
 /// Failure key for wrong TOTP codes of an account.
 pub(crate) fn otp_key(account: &str) -> String {
@@ -52,5 +58,5 @@ pub(crate) async fn over_limit(
     limit: u32,
 ) -> Result<bool, ServerError> {
     let since = shared.now() - shared.limits.second_step_failure_window_s;
-    Ok(shared.store.failure_count(key, since).await? >= limit)
+    Ok(shared.store.failures_since(key, since).await?.count >= limit)
 }

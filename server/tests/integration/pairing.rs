@@ -61,9 +61,15 @@ async fn info_and_invitation_carry_the_server_identity() {
         (id.as_str(), fp, admin.as_str())
     );
     let secrets: &[&str] = if ts.pg.is_some() {
-        &["admin.token", "key.pem"]
+        &["admin.token", "key.pem", "seed.key"]
     } else {
-        &["admin.token", "key.pem", "server.db", "server.db-wal"]
+        &[
+            "admin.token",
+            "key.pem",
+            "seed.key",
+            "server.db",
+            "server.db-wal",
+        ]
     };
     for secret in secrets {
         let meta = std::fs::metadata(data.join(secret)).unwrap();
@@ -272,6 +278,53 @@ async fn password_guessing_is_rate_limited() {
         .pair_with_password(&ts, "alice", PASSWORD)
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_limits_live_in_the_database_not_the_process() {
+    // What one node (or a server before a restart) counted holds for the
+    // next: the counts are in the shared database.
+    let ts = TestServer::start_with(|c| c.limits.password_failures_per_user = 3).await;
+    ts.user("alice", SignInMethod::Password).await;
+    for _ in 0..3 {
+        assert_err(
+            ts.start_signin("alice", Some("Wrong-password-1")).await,
+            401,
+            "invalid_credentials",
+        );
+    }
+    let data = ts.dir.path().join("data");
+    let database = ts.database();
+    ts.server.shutdown().await.unwrap();
+    let mut config =
+        countersign_server::ServerConfig::new(&data, "127.0.0.1:0".parse().unwrap(), "Test NAS");
+    config.clock = ts.clock.clone();
+    config.database = database;
+    config.limits.password_failures_per_user = 3;
+    let other = countersign_server::start(config).await.unwrap();
+    let http = client_for(other.cert_pem());
+    let resp = http
+        .post(format!("{}/v1/signin/start", other.base_url()))
+        .json(&serde_json::json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let retry: i64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(retry, 900, "the window runs from the first failure");
+    assert_err(typed::<serde_json::Value>(resp).await, 429, "rate_limited");
+    ts.clock.advance(901);
+    let resp = http
+        .post(format!("{}/v1/signin/start", other.base_url()))
+        .json(&serde_json::json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    other.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
