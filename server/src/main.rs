@@ -280,25 +280,25 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let server = countersign_server::start(config)
         .await
         .map_err(|e| e.to_string())?;
-    println!(
-        "Countersign server \"{}\" listening on {}",
+    // Written as one block, and never a panic if whoever started us has
+    // closed our stdout (a supervisor that read the URL and went away).
+    let mut banner = format!(
+        "Countersign server \"{}\" listening on {}\n  server id:         {}\n",
         server.name(),
-        server.addr()
+        server.addr(),
+        server.server_id()
     );
-    println!("  server id:         {}", server.server_id());
     for url in server.public_urls() {
-        println!("  public URL:        {url}");
+        banner.push_str(&format!("  public URL:        {url}\n"));
     }
-    println!(
-        "  TLS key SHA-256:   {}",
-        fingerprint(&server.spki_sha256())
-    );
-    println!(
-        "  admin token file:  {}",
+    banner.push_str(&format!(
+        "  TLS key SHA-256:   {}\n  admin token file:  {}\n",
+        fingerprint(&server.spki_sha256()),
         data_dir.join("admin.token").display()
-    );
+    ));
+    say(&banner);
     wait_for_signal().await;
-    println!("shutting down");
+    say("shutting down\n");
     server.shutdown().await.map_err(|e| e.to_string())
 }
 
@@ -331,6 +331,13 @@ async fn user_add(args: UserAddArgs) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     println!("user {} added ({})", args.username, args.method.as_str());
     Ok(())
+}
+
+/// Writes to stdout, ignoring a closed pipe (the server keeps running).
+fn say(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 fn main() -> ExitCode {

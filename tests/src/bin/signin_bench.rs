@@ -143,12 +143,14 @@ async fn cluster(pg: Option<&str>, nodes: usize) -> Cluster {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
-        let out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        let base = out
-            .lines()
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let base = lines
+            .by_ref()
             .map_while(Result::ok)
             .find_map(|l| l.split("public URL:").nth(1).map(|u| u.trim().to_owned()))
             .expect("public URL line");
+        // Keep reading: the node still writes to its stdout.
+        std::thread::spawn(move || lines.for_each(drop));
         bases.push(base);
         children.push(child);
     }
