@@ -1,0 +1,9 @@
+//! Fuzzes one importer: arbitrary bytes parsed as `ImportFormat::AegisPlain`
+//! (seed corpus: `core/src/import/testdata/` — aegis_plain_v3.json).
+
+#![no_main]
+
+use countersign_core::import::ImportFormat;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| countersign_core_fuzz::import_one(ImportFormat::AegisPlain, data));
