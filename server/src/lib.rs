@@ -51,5 +51,5 @@ pub use config::{
     SmtpSecurity,
 };
 pub use error::ServerError;
-pub use push::{ApnsConfig, FcmConfig, PushError, PushSender};
+pub use push::{ApnsConfig, FcmAuth, FcmConfig, PushError, PushSender, ServiceAccount};
 pub use server::{add_user, add_user_to, add_user_with, start, RunningServer};

@@ -14,8 +14,10 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use countersign_server::push::{APNS_PRODUCTION, FCM_PRODUCTION};
 use countersign_server::{
-    ApnsConfig, Clock, Database, FcmConfig, ServerConfig, SignInMethod, SystemClock,
+    ApnsConfig, Clock, Database, FcmAuth, FcmConfig, ServerConfig, ServiceAccount, SignInMethod,
+    SystemClock,
 };
+use zeroize::Zeroizing;
 
 #[derive(Parser)]
 #[command(
@@ -81,11 +83,17 @@ struct ServeArgs {
     /// APNs endpoint.
     #[arg(long, default_value = APNS_PRODUCTION)]
     apns_endpoint: String,
-    /// Firebase project id (enables FCM).
-    #[arg(long, requires = "fcm_access_token_file")]
-    fcm_project: Option<String>,
-    /// File holding an OAuth access token for FCM.
+    /// Firebase project id (default: the service account file's).
     #[arg(long)]
+    fcm_project: Option<String>,
+    /// Google service-account key file (JSON) for FCM: the server makes and
+    /// refreshes its own access tokens (enables FCM).
+    #[arg(long, conflicts_with = "fcm_access_token_file")]
+    fcm_service_account: Option<PathBuf>,
+    /// File holding an OAuth access token for FCM, used as is (Google's
+    /// expire after an hour: something else must refresh the file before a
+    /// restart; prefer --fcm-service-account).
+    #[arg(long, requires = "fcm_project")]
     fcm_access_token_file: Option<PathBuf>,
     /// FCM endpoint.
     #[arg(long, default_value = FCM_PRODUCTION)]
@@ -240,11 +248,33 @@ fn serve_config(args: ServeArgs) -> Result<ServerConfig, String> {
             extra_root_pem: None,
         });
     }
-    if let (Some(project), Some(token_file)) = (args.fcm_project, &args.fcm_access_token_file) {
+    let fcm_auth = match (&args.fcm_service_account, &args.fcm_access_token_file) {
+        (Some(file), _) => {
+            let json = Zeroizing::new(read_secret_file(file, "FCM service account file")?);
+            let (account, project) =
+                ServiceAccount::from_json(json.as_bytes()).map_err(|e| e.to_string())?;
+            Some((FcmAuth::ServiceAccount(account), project))
+        }
+        (None, Some(file)) => Some((
+            FcmAuth::AccessToken(read_secret_file(file, "FCM access token")?),
+            None,
+        )),
+        (None, None) if args.fcm_project.is_some() => {
+            return Err(
+                "--fcm-project needs --fcm-service-account (or --fcm-access-token-file)".into(),
+            )
+        }
+        (None, None) => None,
+    };
+    if let Some((auth, file_project)) = fcm_auth {
+        let project_id = args
+            .fcm_project
+            .or(file_project)
+            .ok_or("--fcm-project is needed: the service account file names no project_id")?;
         config.push.fcm = Some(FcmConfig {
             endpoint: args.fcm_endpoint,
-            project_id: project,
-            access_token: read_secret_file(token_file, "FCM access token")?,
+            project_id,
+            auth,
             extra_root_pem: None,
         });
     }

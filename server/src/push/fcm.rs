@@ -3,12 +3,19 @@
 //! `POST {endpoint}/v1/projects/{project}/messages:send` with
 //! `authorization: Bearer <access token>` and a high-priority data-only
 //! message: `{"message":{"token":…,"data":{"request_id":…},"android":{"priority":"high"}}}`.
-//! The OAuth access token comes from configuration: obtaining and refreshing
-//! it (service-account JWT exchange) is the deployment's job here.
+//! The OAuth access token is either made by the server from a service
+//! account ([`FcmAuth::ServiceAccount`], refreshed before it expires, see
+//! `oauth.rs`) or given as is ([`FcmAuth::AccessToken`], for tests or when
+//! something else refreshes it).
 
 use std::path::Path;
+use std::sync::Arc;
 
+use zeroize::Zeroizing;
+
+use super::oauth::{ServiceAccount, TokenSource};
 use super::{http_client, PushError, PushFuture, PushSender};
+use crate::clock::Clock;
 
 /// Production FCM endpoint.
 pub const FCM_PRODUCTION: &str = "https://fcm.googleapis.com";
@@ -20,10 +27,19 @@ pub struct FcmConfig {
     pub endpoint: String,
     /// Firebase project id.
     pub project_id: String,
-    /// OAuth 2 access token with the `firebase.messaging` scope.
-    pub access_token: String,
+    /// Where the OAuth 2 access token (scope `firebase.messaging`) comes from.
+    pub auth: FcmAuth,
     /// Extra trusted root certificate(s), PEM (tests, private relays).
     pub extra_root_pem: Option<String>,
+}
+
+/// How the FCM sender gets its access token.
+#[derive(Clone)]
+pub enum FcmAuth {
+    /// A token used as given (it expires after an hour at Google).
+    AccessToken(String),
+    /// Tokens made from this service account and refreshed as needed.
+    ServiceAccount(ServiceAccount),
 }
 
 impl std::fmt::Debug for FcmConfig {
@@ -35,16 +51,25 @@ impl std::fmt::Debug for FcmConfig {
     }
 }
 
+enum Token {
+    Static(Zeroizing<String>),
+    Refreshed(Box<TokenSource>),
+}
+
 /// Sends FCM data messages.
 pub struct FcmSender {
     client: reqwest::Client,
     url: String,
-    access_token: String,
+    token: Token,
 }
 
 impl FcmSender {
-    /// Builds the sender.
-    pub fn new(config: FcmConfig, ca_bundle: Option<&Path>) -> Result<Self, PushError> {
+    /// Builds the sender (`clock` dates the service-account assertions).
+    pub fn new(
+        config: FcmConfig,
+        ca_bundle: Option<&Path>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, PushError> {
         let project_ok = !config.project_id.is_empty()
             && config.project_id.len() <= 128
             && config
@@ -62,11 +87,13 @@ impl FcmSender {
             config.endpoint.trim_end_matches('/'),
             config.project_id
         );
-        Ok(Self {
-            client,
-            url,
-            access_token: config.access_token,
-        })
+        let token = match &config.auth {
+            FcmAuth::AccessToken(t) => Token::Static(Zeroizing::new(t.clone())),
+            FcmAuth::ServiceAccount(account) => {
+                Token::Refreshed(Box::new(TokenSource::new(account, client.clone(), clock)?))
+            }
+        };
+        Ok(Self { client, url, token })
     }
 
     /// The JSON body for a device token and request id.
@@ -84,10 +111,14 @@ impl FcmSender {
 impl PushSender for FcmSender {
     fn wake<'a>(&'a self, push_token: &'a str, request_id: &'a str) -> PushFuture<'a> {
         Box::pin(async move {
+            let token = match &self.token {
+                Token::Static(t) => t.clone(),
+                Token::Refreshed(source) => source.token().await?,
+            };
             let response = self
                 .client
                 .post(&self.url)
-                .bearer_auth(&self.access_token)
+                .bearer_auth(token.as_str())
                 .json(&Self::payload(push_token, request_id))
                 .send()
                 .await
@@ -95,6 +126,12 @@ impl PushSender for FcmSender {
             let status = response.status();
             if status.is_success() {
                 return Ok(());
+            }
+            if status == reqwest::StatusCode::UNAUTHORIZED {
+                if let Token::Refreshed(source) = &self.token {
+                    // Revoked or expired early: the next push gets a new one.
+                    source.forget().await;
+                }
             }
             let reason = response
                 .json::<serde_json::Value>()

@@ -9,13 +9,15 @@
 //! lost push only costs latency.
 //!
 //! - [`PushSender`]: the trait; [`ApnsSender`] (HTTP/2, ES256 JWT) and
-//!   [`FcmSender`] (FCM HTTP v1) implement it.
+//!   [`FcmSender`] (FCM HTTP v1, OAuth tokens from a service account)
+//!   implement it.
 //! - Which sender a device gets depends on its platform: `ios` → APNs,
 //!   `android` → FCM; [`crate::PushConfig::custom`] overrides both.
 
 mod apns;
 mod fcm;
 mod jwt;
+mod oauth;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -24,7 +26,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use apns::{ApnsConfig, ApnsSender, APNS_PRODUCTION};
-pub use fcm::{FcmConfig, FcmSender, FCM_PRODUCTION};
+pub use fcm::{FcmAuth, FcmConfig, FcmSender, FCM_PRODUCTION};
+pub use oauth::{ServiceAccount, FCM_SCOPE, GOOGLE_TOKEN_URI};
 
 use crate::clock::Clock;
 use crate::config::PushConfig;
@@ -155,10 +158,12 @@ impl PushDispatcher {
             ),
             None => None,
         };
-        let fcm = match &config.fcm {
-            Some(c) => Some(Arc::new(FcmSender::new(c.clone(), ca)?) as Arc<dyn PushSender>),
-            None => None,
-        };
+        let fcm =
+            match &config.fcm {
+                Some(c) => Some(Arc::new(FcmSender::new(c.clone(), ca, Arc::clone(&clock))?)
+                    as Arc<dyn PushSender>),
+                None => None,
+            };
         Ok(Self {
             apns,
             fcm,

@@ -19,7 +19,8 @@ use common::*;
 use countersign_core::approve::protocol::{unb64, RequestState};
 use countersign_server::push::{ApnsSender, FcmSender, PushFuture};
 use countersign_server::{
-    ApnsConfig, Clock, FcmConfig, ManualClock, PushError, PushSender, SignInMethod,
+    ApnsConfig, Clock, FcmAuth, FcmConfig, ManualClock, PushError, PushSender, ServiceAccount,
+    SignInMethod,
 };
 use ring::rand::SystemRandom;
 use ring::signature::{
@@ -277,10 +278,11 @@ async fn fcm_sender_posts_a_data_message() {
         FcmConfig {
             endpoint: receiver.url(),
             project_id: "demo-project".into(),
-            access_token: "ya29.test-access-token".into(),
+            auth: FcmAuth::AccessToken("ya29.test-access-token".into()),
             extra_root_pem: Some(receiver.cert_pem.clone()),
         },
         None,
+        Arc::new(ManualClock::new(1_700_000_000)),
     )
     .unwrap();
     let rid = "0123456789abcdef0123456789abcdef";
@@ -313,7 +315,7 @@ async fn sign_in_wakes_paired_phones_through_apns_and_fcm() {
     let fcm_cfg = FcmConfig {
         endpoint: fcm.url(),
         project_id: "demo".into(),
-        access_token: "token".into(),
+        auth: FcmAuth::AccessToken("token".into()),
         extra_root_pem: Some(fcm.cert_pem.clone()),
     };
     let ts = TestServer::start_with(move |c| {
@@ -446,7 +448,7 @@ async fn server_with_push_answers(apns: &Receiver, fcm: &Receiver) -> TestServer
     let fcm_cfg = FcmConfig {
         endpoint: fcm.url(),
         project_id: "demo".into(),
-        access_token: "token".into(),
+        auth: FcmAuth::AccessToken("token".into()),
         extra_root_pem: Some(fcm.cert_pem.clone()),
     };
     let ts = TestServer::start_with(move |c| {
@@ -499,4 +501,202 @@ async fn configuration_errors_never_wipe_tokens() {
     // Give the background tasks time to (not) act, then check.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(push_tokens_become(&ts, &[true, true]).await, [true, true]);
+}
+
+/// The test service account: a committed 2048-bit RSA key made for these
+/// tests only (testdata/fcm-test-service-account.pem), as Firebase's JSON.
+fn service_account_json(token_uri: &str) -> Vec<u8> {
+    let key = include_str!("testdata/fcm-test-service-account.pem");
+    serde_json::to_vec(&json!({
+        "type": "service_account",
+        "project_id": "demo-project",
+        "private_key_id": "0123",
+        "private_key": key,
+        "client_email": "push@demo-project.iam.gserviceaccount.com",
+        "token_uri": token_uri,
+    }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fcm_tokens_come_from_the_service_account_and_are_refreshed() {
+    let mut google = Receiver::start(
+        StatusCode::OK,
+        json!({"access_token": "ya29.minted", "expires_in": 3600, "token_type": "Bearer"}),
+    )
+    .await;
+    let mut fcm =
+        Receiver::start(StatusCode::OK, json!({"name": "projects/demo/messages/1"})).await;
+    let token_uri = format!("{}/token", google.url());
+    let (account, project) = ServiceAccount::from_json(&service_account_json(&token_uri)).unwrap();
+    assert_eq!(project.as_deref(), Some("demo-project"));
+    assert!(!format!("{account:?}").contains("PRIVATE KEY"));
+    let clock = Arc::new(ManualClock::new(1_700_000_000));
+    let sender = FcmSender::new(
+        FcmConfig {
+            endpoint: fcm.url(),
+            project_id: "demo-project".into(),
+            auth: FcmAuth::ServiceAccount(account.clone()),
+            extra_root_pem: Some(format!("{}{}", google.cert_pem, fcm.cert_pem)),
+        },
+        None,
+        clock.clone(),
+    )
+    .unwrap();
+    let rid = "0123456789abcdef0123456789abcdef";
+    sender.wake("fcm:one", rid).await.unwrap();
+
+    // The token request: an RS256 assertion signed by the account's key.
+    let asked = google.next().await;
+    assert_eq!(
+        (asked.method.as_str(), asked.path.as_str()),
+        ("POST", "/token")
+    );
+    let form: Vec<(String, String)> = url_form(&asked.body);
+    assert_eq!(
+        form[0],
+        (
+            "grant_type".into(),
+            "urn:ietf:params:oauth:grant-type:jwt-bearer".into()
+        )
+    );
+    let assertion = &form[1].1;
+    let parts: Vec<&str> = assertion.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let header: Value = serde_json::from_slice(&unb64(parts[0]).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(&unb64(parts[1]).unwrap()).unwrap();
+    assert_eq!(header, json!({"alg": "RS256", "typ": "JWT"}));
+    assert_eq!(
+        claims,
+        json!({
+            "iss": "push@demo-project.iam.gserviceaccount.com",
+            "scope": "https://www.googleapis.com/auth/firebase.messaging",
+            "aud": token_uri,
+            "iat": 1_700_000_000,
+            "exp": 1_700_003_600,
+        })
+    );
+    use rustls::pki_types::pem::PemObject as _;
+    let der = rustls::pki_types::PrivatePkcs8KeyDer::from_pem_slice(include_bytes!(
+        "testdata/fcm-test-service-account.pem"
+    ))
+    .unwrap();
+    let key = ring::signature::RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap();
+    UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        key.public().as_ref(),
+    )
+    .verify(
+        format!("{}.{}", parts[0], parts[1]).as_bytes(),
+        &unb64(parts[2]).unwrap(),
+    )
+    .expect("the assertion is signed with the service account's key");
+    // The push carries the minted token.
+    let push = fcm.next().await;
+    assert_eq!(push.headers["authorization"], "Bearer ya29.minted");
+
+    // Within its life the token is reused; five minutes before it ends it is
+    // replaced.
+    clock.advance(3000);
+    sender.wake("fcm:two", rid).await.unwrap();
+    assert_eq!(
+        fcm.next().await.headers["authorization"],
+        "Bearer ya29.minted"
+    );
+    assert!(google.rx.try_recv().is_err(), "no second token request yet");
+    clock.advance(400);
+    sender.wake("fcm:three", rid).await.unwrap();
+    let again = google.next().await;
+    let form = url_form(&again.body);
+    let claims: Value =
+        serde_json::from_slice(&unb64(form[1].1.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    assert_eq!(claims["iat"], 1_700_003_400);
+    fcm.next().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_request_is_a_push_error_and_bad_key_files_are_refused() {
+    let google = Receiver::start(StatusCode::BAD_REQUEST, json!({"error": "invalid_grant"})).await;
+    let fcm = Receiver::start(StatusCode::OK, json!({})).await;
+    let token_uri = format!("{}/token", google.url());
+    let (account, _) = ServiceAccount::from_json(&service_account_json(&token_uri)).unwrap();
+    let sender = FcmSender::new(
+        FcmConfig {
+            endpoint: fcm.url(),
+            project_id: "demo-project".into(),
+            auth: FcmAuth::ServiceAccount(account),
+            extra_root_pem: Some(format!("{}{}", google.cert_pem, fcm.cert_pem)),
+        },
+        None,
+        Arc::new(ManualClock::new(1_700_000_000)),
+    )
+    .unwrap();
+    let e = sender
+        .wake("fcm:x", "0123456789abcdef0123456789abcdef")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("invalid_grant"), "{e}");
+    assert!(!e.token_is_dead());
+    // Not a service account file; a key ring cannot use.
+    assert!(ServiceAccount::from_json(b"{}").is_err());
+    let mut wrong_type: Value = serde_json::from_slice(&service_account_json(&token_uri)).unwrap();
+    wrong_type["type"] = "authorized_user".into();
+    assert!(ServiceAccount::from_json(&serde_json::to_vec(&wrong_type).unwrap()).is_err());
+    let mut not_rsa: Value = serde_json::from_slice(&service_account_json(&token_uri)).unwrap();
+    not_rsa["private_key"] = p8_key().0.into();
+    let (account, _) = ServiceAccount::from_json(&serde_json::to_vec(&not_rsa).unwrap()).unwrap();
+    let e = FcmSender::new(
+        FcmConfig {
+            endpoint: fcm.url(),
+            project_id: "demo-project".into(),
+            auth: FcmAuth::ServiceAccount(account),
+            extra_root_pem: None,
+        },
+        None,
+        Arc::new(ManualClock::new(1_700_000_000)),
+    )
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("not an RSA key"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_fcm_refuses_is_not_used_again() {
+    let mut google = Receiver::start(
+        StatusCode::OK,
+        json!({"access_token": "ya29.revoked", "expires_in": 3600}),
+    )
+    .await;
+    let mut fcm = Receiver::start(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": {"status": "UNAUTHENTICATED"}}),
+    )
+    .await;
+    let token_uri = format!("{}/token", google.url());
+    let (account, _) = ServiceAccount::from_json(&service_account_json(&token_uri)).unwrap();
+    let sender = FcmSender::new(
+        FcmConfig {
+            endpoint: fcm.url(),
+            project_id: "demo-project".into(),
+            auth: FcmAuth::ServiceAccount(account),
+            extra_root_pem: Some(format!("{}{}", google.cert_pem, fcm.cert_pem)),
+        },
+        None,
+        Arc::new(ManualClock::new(1_700_000_000)),
+    )
+    .unwrap();
+    let rid = "0123456789abcdef0123456789abcdef";
+    for _ in 0..2 {
+        let e = sender.wake("fcm:x", rid).await.unwrap_err();
+        assert!(matches!(e, PushError::Rejected { status: 401, .. }), "{e}");
+        // Each attempt asked for a fresh token: the refused one was dropped
+        // although it had not expired.
+        google.next().await;
+        fcm.next().await;
+    }
+}
+
+/// `application/x-www-form-urlencoded` pairs, decoded.
+fn url_form(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(body).unwrap()
 }
