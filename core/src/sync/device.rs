@@ -731,6 +731,21 @@ fn persist(vault_path: &Path, protector: &dyn KeyProtector, s: &mut Session) -> 
     save(vault_path, protector, &s.state)
 }
 
+/// The highest HOTP counter among an entry's live versions, the shown one
+/// and concurrent ones that lost the resolution: counters only move
+/// forward, so a concurrent advance counts even when its version is not the
+/// one shown. `None` for other kinds and deleted entries.
+fn hotp_counter(entry: &SyncEntry) -> Option<u64> {
+    entry
+        .payload()
+        .into_iter()
+        .chain(entry.conflicts())
+        .filter_map(Payload::parse)
+        .filter(|p| p.params.otp_type == OtpType::Hotp)
+        .map(|p| p.params.counter)
+        .max()
+}
+
 /// What makes a local profile and an unlinked entry the same account: the
 /// seed and the parameters, except an HOTP counter (two devices holding the
 /// same HOTP account may have advanced it differently).
@@ -799,15 +814,8 @@ fn local_to_replica(vault: &Vault, s: &mut Session, now: i64) -> Result<()> {
         // overwritten with this device's older counter.
         if payload.params.otp_type == OtpType::Hotp {
             for sid in vault_to_sync.get(&p.id).into_iter().flatten() {
-                if let Some(q) = s
-                    .replica
-                    .get(sid)
-                    .and_then(SyncEntry::payload)
-                    .and_then(Payload::parse)
-                {
-                    if q.params.otp_type == OtpType::Hotp {
-                        payload.params.counter = payload.params.counter.max(q.params.counter);
-                    }
+                if let Some(c) = s.replica.get(sid).and_then(hotp_counter) {
+                    payload.params.counter = payload.params.counter.max(c);
                 }
             }
         }
@@ -825,15 +833,14 @@ fn local_to_replica(vault: &Vault, s: &mut Session, now: i64) -> Result<()> {
                 // Just linked at join: the space's names win, but not an
                 // older HOTP counter.
                 for sid in sids {
-                    let entry = s
-                        .replica
-                        .get(sid)
-                        .and_then(SyncEntry::payload)
-                        .and_then(Payload::parse);
-                    if let Some(mut q) = entry {
-                        if q.params.otp_type == OtpType::Hotp && p.params.counter > q.params.counter
-                        {
-                            q.params.counter = p.params.counter;
+                    let Some(entry) = s.replica.get(sid) else {
+                        continue;
+                    };
+                    let shown = entry.payload().and_then(Payload::parse);
+                    if let (Some(mut q), Some(c)) = (shown, hotp_counter(entry)) {
+                        let counter = c.max(p.params.counter);
+                        if counter > q.params.counter {
+                            q.params.counter = counter;
                             s.replica
                                 .edit(sid, q.bytes()?.to_vec(), now)
                                 .map_err(AuthenticatorError::from)?;
@@ -1079,11 +1086,11 @@ fn replica_to_vault(
                         vault.update(&vid, change, now)?;
                         changed = true;
                     }
-                    if p.params.otp_type == OtpType::Hotp
-                        && payload.params.otp_type == OtpType::Hotp
-                        && payload.params.counter > p.params.counter
+                    let remote = s.replica.get(sid).and_then(hotp_counter);
+                    if let Some(counter) = remote
+                        .filter(|&c| p.params.otp_type == OtpType::Hotp && c > p.params.counter)
                     {
-                        changed |= vault.hotp_raise_counter(&vid, payload.params.counter, now)?;
+                        changed |= vault.hotp_raise_counter(&vid, counter, now)?;
                     }
                     if changed {
                         report.updated += 1;
