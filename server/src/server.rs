@@ -380,6 +380,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .map_err(|e| ServerError::io("listen", addr.to_string(), e))?
         .acceptor(acceptor)
         .handle(handle.clone());
+    // Once now (before the first request, so nothing races with it), then
+    // hourly in the background.
+    if let Err(e) = prune(&shared).await {
+        shared.log(format_args!("pruning old records failed: {e}"));
+    }
     let task = tokio::spawn(server.serve(app.into_make_service_with_connect_info::<SocketAddr>()));
     shared.log(format_args!(
         "listening on {addr} as server {}",
@@ -414,11 +419,12 @@ async fn prune(shared: &Shared) -> Result<crate::store::Pruned, ServerError> {
     Ok(pruned)
 }
 
-/// Prunes at start and then every hour until shutdown. A failed prune is
-/// logged and tried again at the next tick (nothing depends on it).
+/// Prunes every hour until shutdown (the start-up prune is done by
+/// [`start`]). A failed prune is logged and tried again at the next tick
+/// (nothing depends on it).
 async fn prune_hourly(shared: Arc<Shared>) {
     let mut stop = shared.shutdown.clone();
-    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + PRUNE_EVERY, PRUNE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

@@ -420,10 +420,10 @@ async fn a_custom_sender_gets_every_wake_up() {
 }
 
 /// Whether each of `alice`'s devices still has a push token, in pairing
-/// order; waits (up to 2 s) for `want`, since pushes run in the background.
+/// order; waits (up to 10 s) for `want`, since pushes run in the background.
 async fn push_tokens_become(ts: &TestServer, want: &[bool]) -> Vec<bool> {
     let mut got = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..500 {
         let (_, list) = ts
             .admin(reqwest::Method::GET, "/v1/admin/users/alice/devices", None)
             .await;
