@@ -1169,9 +1169,6 @@ impl Store for PgStore {
                 &[&FAILURE_LOCK_CLASS, &ip],
             )
             .await?;
-            // Nothing needs failures older than a day.
-            tx.execute("DELETE FROM failures WHERE time < $1", &[&(now - 86_400)])
-                .await?;
             let ip_key = super::ip_failure_key(&ip);
             tx.execute(
                 "INSERT INTO failures (key, time) VALUES ($1, $2)",
@@ -1308,14 +1305,7 @@ impl Store for PgStore {
 
     fn create_flow(&self, flow: LoginFlow) -> StoreFuture<'_, ()> {
         Box::pin(async move {
-            let mut c = self.client().await?;
-            let tx = c.transaction().await?;
-            tx.execute(
-                "DELETE FROM login_flows WHERE expires_at <= $1",
-                &[&flow.created_at],
-            )
-            .await?;
-            tx.execute(
+            self.exec(
                 "INSERT INTO login_flows (token_hash, account, created_at, expires_at, request_id)
                  VALUES ($1, $2, $3, $4, $5)",
                 &[
@@ -1327,7 +1317,6 @@ impl Store for PgStore {
                 ],
             )
             .await?;
-            tx.commit().await?;
             Ok(())
         })
     }

@@ -8,7 +8,10 @@
 //! after [`Retention::events_days`], and expired sessions, login flows,
 //! email tokens, pairing invitations, failure records and timed IP blocks
 //! as soon as they can no longer matter. Deleting is idempotent, so every
-//! node sharing a PostgreSQL database may prune.
+//! node sharing a PostgreSQL database may prune. This is the only place
+//! those tables are swept (inserts on the sign-in path no longer delete
+//! expired rows); readers filter by time, so rows awaiting the next prune
+//! are never used.
 
 /// How long records are kept (days).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

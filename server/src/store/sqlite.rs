@@ -1003,8 +1003,6 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'_, bool> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            // Nothing needs failures older than a day.
-            tx.execute("DELETE FROM failures WHERE time < ?1", params![now - 86_400])?;
             let ip_key = super::ip_failure_key(&ip);
             tx.execute("INSERT INTO failures (key, time) VALUES (?1, ?2)", params![ip_key, now])?;
             if let Some(key) = &key {
@@ -1112,12 +1110,7 @@ impl Store for SqliteStore {
 
     fn create_flow(&self, flow: LoginFlow) -> StoreFuture<'_, ()> {
         self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute(
-                "DELETE FROM login_flows WHERE expires_at <= ?1",
-                params![flow.created_at],
-            )?;
-            tx.execute(
+            conn.execute(
                 "INSERT INTO login_flows (token_hash, account, created_at, expires_at, request_id)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
@@ -1128,7 +1121,6 @@ impl Store for SqliteStore {
                     flow.request_id
                 ],
             )?;
-            tx.commit()?;
             Ok(())
         })
     }

@@ -49,12 +49,8 @@ async fn info_and_invitation_carry_the_server_identity() {
         ts.server.spki_sha256(),
         ts.server.admin_token().to_string(),
     );
-    let database = ts.database();
+    let config = ts.same_data_config();
     ts.server.shutdown().await.unwrap();
-    let mut config =
-        countersign_server::ServerConfig::new(&data, "127.0.0.1:0".parse().unwrap(), "Test NAS");
-    config.clock = ts.clock.clone();
-    config.database = database;
     let again = countersign_server::start(config).await.unwrap();
     assert_eq!(
         (again.server_id(), again.spki_sha256(), again.admin_token()),
@@ -293,22 +289,17 @@ async fn password_limits_live_in_the_database_not_the_process() {
             "invalid_credentials",
         );
     }
-    let data = ts.dir.path().join("data");
-    let database = ts.database();
-    ts.server.shutdown().await.unwrap();
-    let mut config =
-        countersign_server::ServerConfig::new(&data, "127.0.0.1:0".parse().unwrap(), "Test NAS");
-    config.clock = ts.clock.clone();
-    config.database = database;
+    let mut config = ts.same_data_config();
     config.limits.password_failures_per_user = 3;
+    ts.server.shutdown().await.unwrap();
     let other = countersign_server::start(config).await.unwrap();
     let http = client_for(other.cert_pem());
-    let resp = http
-        .post(format!("{}/v1/signin/start", other.base_url()))
-        .json(&serde_json::json!({"username": "alice", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+    let sign_in = || {
+        http.post(format!("{}/v1/signin/start", other.base_url()))
+            .json(&serde_json::json!({"username": "alice", "password": PASSWORD}))
+            .send()
+    };
+    let resp = sign_in().await.unwrap();
     let retry: i64 = resp.headers()["retry-after"]
         .to_str()
         .unwrap()
@@ -317,13 +308,7 @@ async fn password_limits_live_in_the_database_not_the_process() {
     assert_eq!(retry, 900, "the window runs from the first failure");
     assert_err(typed::<serde_json::Value>(resp).await, 429, "rate_limited");
     ts.clock.advance(901);
-    let resp = http
-        .post(format!("{}/v1/signin/start", other.base_url()))
-        .json(&serde_json::json!({"username": "alice", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    assert_eq!(sign_in().await.unwrap().status(), 200);
     other.shutdown().await.unwrap();
 }
 

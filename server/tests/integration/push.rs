@@ -518,6 +518,26 @@ fn service_account_json(token_uri: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// An FCM sender to `fcm` whose tokens come from `account` at `google`'s
+/// token endpoint (both receivers' certificates trusted).
+fn sender_via(
+    google: &Receiver,
+    fcm: &Receiver,
+    account: ServiceAccount,
+    clock: Arc<ManualClock>,
+) -> Result<FcmSender, PushError> {
+    FcmSender::new(
+        FcmConfig {
+            endpoint: fcm.url(),
+            project_id: "demo-project".into(),
+            auth: FcmAuth::ServiceAccount(account),
+            extra_root_pem: Some(format!("{}{}", google.cert_pem, fcm.cert_pem)),
+        },
+        None,
+        clock,
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fcm_tokens_come_from_the_service_account_and_are_refreshed() {
     let mut google = Receiver::start(
@@ -532,17 +552,7 @@ async fn fcm_tokens_come_from_the_service_account_and_are_refreshed() {
     assert_eq!(project.as_deref(), Some("demo-project"));
     assert!(!format!("{account:?}").contains("PRIVATE KEY"));
     let clock = Arc::new(ManualClock::new(1_700_000_000));
-    let sender = FcmSender::new(
-        FcmConfig {
-            endpoint: fcm.url(),
-            project_id: "demo-project".into(),
-            auth: FcmAuth::ServiceAccount(account.clone()),
-            extra_root_pem: Some(format!("{}{}", google.cert_pem, fcm.cert_pem)),
-        },
-        None,
-        clock.clone(),
-    )
-    .unwrap();
+    let sender = sender_via(&google, &fcm, account, clock.clone()).unwrap();
     let rid = "0123456789abcdef0123456789abcdef";
     sender.wake("fcm:one", rid).await.unwrap();
 
@@ -620,17 +630,8 @@ async fn a_refused_token_request_is_a_push_error_and_bad_key_files_are_refused()
     let fcm = Receiver::start(StatusCode::OK, json!({})).await;
     let token_uri = format!("{}/token", google.url());
     let (account, _) = ServiceAccount::from_json(&service_account_json(&token_uri)).unwrap();
-    let sender = FcmSender::new(
-        FcmConfig {
-            endpoint: fcm.url(),
-            project_id: "demo-project".into(),
-            auth: FcmAuth::ServiceAccount(account),
-            extra_root_pem: Some(format!("{}{}", google.cert_pem, fcm.cert_pem)),
-        },
-        None,
-        Arc::new(ManualClock::new(1_700_000_000)),
-    )
-    .unwrap();
+    let clock = Arc::new(ManualClock::new(1_700_000_000));
+    let sender = sender_via(&google, &fcm, account, clock).unwrap();
     let e = sender
         .wake("fcm:x", "0123456789abcdef0123456789abcdef")
         .await
@@ -645,18 +646,8 @@ async fn a_refused_token_request_is_a_push_error_and_bad_key_files_are_refused()
     let mut not_rsa: Value = serde_json::from_slice(&service_account_json(&token_uri)).unwrap();
     not_rsa["private_key"] = p8_key().0.into();
     let (account, _) = ServiceAccount::from_json(&serde_json::to_vec(&not_rsa).unwrap()).unwrap();
-    let e = FcmSender::new(
-        FcmConfig {
-            endpoint: fcm.url(),
-            project_id: "demo-project".into(),
-            auth: FcmAuth::ServiceAccount(account),
-            extra_root_pem: None,
-        },
-        None,
-        Arc::new(ManualClock::new(1_700_000_000)),
-    )
-    .err()
-    .unwrap();
+    let clock = Arc::new(ManualClock::new(1_700_000_000));
+    let e = sender_via(&google, &fcm, account, clock).err().unwrap();
     assert!(e.to_string().contains("not an RSA key"), "{e}");
 }
 
@@ -674,17 +665,8 @@ async fn a_token_fcm_refuses_is_not_used_again() {
     .await;
     let token_uri = format!("{}/token", google.url());
     let (account, _) = ServiceAccount::from_json(&service_account_json(&token_uri)).unwrap();
-    let sender = FcmSender::new(
-        FcmConfig {
-            endpoint: fcm.url(),
-            project_id: "demo-project".into(),
-            auth: FcmAuth::ServiceAccount(account),
-            extra_root_pem: Some(format!("{}{}", google.cert_pem, fcm.cert_pem)),
-        },
-        None,
-        Arc::new(ManualClock::new(1_700_000_000)),
-    )
-    .unwrap();
+    let clock = Arc::new(ManualClock::new(1_700_000_000));
+    let sender = sender_via(&google, &fcm, account, clock).unwrap();
     let rid = "0123456789abcdef0123456789abcdef";
     for _ in 0..2 {
         let e = sender.wake("fcm:x", rid).await.unwrap_err();

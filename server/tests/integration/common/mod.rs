@@ -168,6 +168,19 @@ impl TestServer {
         }
     }
 
+    /// A config for another server on this one's data directory, clock and
+    /// database (a restart, or a second node).
+    pub fn same_data_config(&self) -> ServerConfig {
+        let mut config = ServerConfig::new(
+            self.dir.path().join("data"),
+            "127.0.0.1:0".parse().unwrap(),
+            "Test NAS",
+        );
+        config.clock = self.clock.clone();
+        config.database = self.database();
+        config
+    }
+
     /// The database this server uses (to start another on the same one).
     pub fn database(&self) -> Database {
         self.pg
