@@ -66,8 +66,20 @@ impl std::str::FromStr for SignInMethod {
     }
 }
 
+/// The key a username is looked up by: NFKC, full case folding, NFKC
+/// again (Unicode's NFKC_Casefold recipe), so "Alice", "ALICE" and
+/// "ａｌｉｃｅ" (full-width) are one account. Stored beside the name as typed
+/// at creation, which is what pages show.
+pub(crate) fn name_key(username: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    let nfkc: String = username.trim().nfkc().collect();
+    caseless::default_case_fold_str(&nfkc).nfkc().collect()
+}
+
 /// Checks a username: 1..=64 bytes, no control characters, no surrounding
-/// spaces.
+/// spaces, and written in one script (UTS #39: Latin with digits is fine,
+/// Japanese mixing Han and kana is fine, Latin with a Cyrillic "а" — a
+/// look-alike of someone else's name — is refused).
 pub(crate) fn check_username(username: &str) -> Result<(), ServerError> {
     if username.is_empty() || username.len() > MAX_USERNAME_BYTES {
         return Err(ServerError::invalid(format!(
@@ -77,6 +89,19 @@ pub(crate) fn check_username(username: &str) -> Result<(), ServerError> {
     if username.chars().any(char::is_control) || username.trim() != username {
         return Err(ServerError::invalid(
             "username must not contain control characters or surrounding spaces",
+        ));
+    }
+    if username
+        .chars()
+        .any(countersign_core::approve::protocol::is_invisible)
+    {
+        return Err(ServerError::invalid(
+            "username must not contain invisible or direction-changing characters",
+        ));
+    }
+    if !unicode_security::MixedScript::is_single_script(username) {
+        return Err(ServerError::invalid(
+            "username must be written in one script (letters from two alphabets look like someone else's name)",
         ));
     }
     Ok(())

@@ -59,6 +59,34 @@ pub struct ServerConfig {
     /// How long old sign-in requests and events are kept (pruned at start
     /// and hourly).
     pub retention: Retention,
+    /// Whether phones may pair by username and password (always with the
+    /// account's second step) or only by invitation QR codes.
+    pub pairing: PairingPolicy,
+}
+
+/// How phones may pair (`--pairing`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PairingPolicy {
+    /// By invitation, or by username + password with the account's second
+    /// step (approval on a paired phone, or an authenticator code; the
+    /// password alone only while the account has no second step).
+    #[default]
+    Password,
+    /// Only by invitation QR codes (from a freshly verified web session or
+    /// an admin); `POST /v1/pair` with a password is refused.
+    InvitationOnly,
+}
+
+impl std::str::FromStr for PairingPolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "password" => Ok(Self::Password),
+            "invitation-only" => Ok(Self::InvitationOnly),
+            _ => Err("pairing must be password or invitation-only".into()),
+        }
+    }
 }
 
 impl ServerConfig {
@@ -81,6 +109,7 @@ impl ServerConfig {
             database: Database::Sqlite,
             trusted_proxies: Vec::new(),
             retention: Retention::default(),
+            pairing: PairingPolicy::default(),
         }
     }
 }
@@ -101,6 +130,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("database", &self.database)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("retention", &self.retention)
+            .field("pairing", &self.pairing)
             .finish_non_exhaustive()
     }
 }
@@ -142,6 +172,26 @@ pub struct RateLimits {
     /// Time a browser has between the password and the second step,
     /// seconds (default 300).
     pub login_flow_ttl_s: i64,
+    /// New Approve requests allowed per client address per request window,
+    /// over all accounts (default 10).
+    pub requests_per_ip_per_window: u32,
+    /// A session unused for this long ends, seconds (default 30 minutes;
+    /// `session_ttl_s` bounds it in any case).
+    pub session_idle_s: i64,
+    /// How recent the last full sign-in (password and second step) must be
+    /// for pages that change sign-in security ("sudo mode"), seconds
+    /// (default 300).
+    pub reauth_window_s: i64,
+    /// Live sync spaces per account (default 3).
+    pub sync_spaces_per_account: u32,
+    /// Bytes of sync ciphertext per account over all its spaces (default
+    /// 16 MiB).
+    pub sync_bytes_per_account: i64,
+    /// Sync writes (space creation, entry batches, deletion) per account
+    /// per sync window (default 240).
+    pub sync_writes_per_window: u32,
+    /// That window, seconds (default 600).
+    pub sync_window_s: i64,
 }
 
 impl Default for RateLimits {
@@ -162,6 +212,13 @@ impl Default for RateLimits {
             email_code_ttl_s: 600,
             email_verify_ttl_s: 24 * 3600,
             login_flow_ttl_s: 300,
+            requests_per_ip_per_window: 10,
+            session_idle_s: 1800,
+            reauth_window_s: 300,
+            sync_spaces_per_account: 3,
+            sync_bytes_per_account: 16 * 1024 * 1024,
+            sync_writes_per_window: 240,
+            sync_window_s: 600,
         }
     }
 }

@@ -33,6 +33,7 @@ mod crypto;
 mod error;
 mod hub;
 mod log;
+mod notify;
 #[cfg(test)]
 mod protocol_doc;
 pub mod push;
@@ -47,9 +48,12 @@ pub use accounts::{Event, SignInMethod};
 pub use api::forwarded::parse_trusted_proxy;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    Database, IpBlockPolicy, PushConfig, RateLimits, Retention, ServerConfig, SmtpConfig,
-    SmtpSecurity,
+    Database, IpBlockPolicy, PairingPolicy, PushConfig, RateLimits, Retention, ServerConfig,
+    SmtpConfig, SmtpSecurity,
 };
 pub use error::ServerError;
 pub use push::{ApnsConfig, FcmAuth, FcmConfig, PushError, PushSender, ServiceAccount};
-pub use server::{add_user, add_user_to, add_user_with, start, RunningServer};
+pub use server::{
+    add_user, add_user_to, add_user_with, admin_tokens, create_admin_token, open_store,
+    revoke_admin_token, start, RunningServer,
+};

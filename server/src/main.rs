@@ -1,10 +1,11 @@
-//! `countersign-server`: run the reference sign-in server, or add a user.
+//! `countersign-server`: run the reference sign-in server, add a user, or
+//! make and revoke admin API tokens.
 //!
 //! Parse, then validate, then act — using only the library's public API
-//! (`start`, `add_user_to`), the same API the tests and the demo use. Secrets
-//! are never taken from the command line: passwords come from stdin, push
-//! credentials from files, and the admin token is only ever written to
-//! `<data>/admin.token`.
+//! (`start`, `add_user_to`, `create_admin_token`, …), the same API the tests
+//! and the demo use. Secrets are never taken from the command line:
+//! passwords come from stdin, push credentials from files, and an admin
+//! token is printed once by `token create` (only its digest is stored).
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -37,6 +38,39 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Admin API tokens (named, stored hashed, revocable).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token and print it once.
+    Create(TokenArgs),
+    /// Revoke a token (the name stays taken).
+    Revoke(TokenArgs),
+    /// List tokens (names and dates, never the tokens).
+    List(TokenListArgs),
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    /// Data directory.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Who or what uses the token ("backup-script").
+    name: String,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+#[derive(Args)]
+struct TokenListArgs {
+    /// Data directory.
+    #[arg(long)]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    database: DatabaseArgs,
 }
 
 #[derive(Args)]
@@ -62,6 +96,10 @@ struct ServeArgs {
     /// New sign-in requests allowed per account per window.
     #[arg(long, default_value_t = 5)]
     requests_per_window: u32,
+    /// New sign-in requests allowed per client address per window (all
+    /// accounts together).
+    #[arg(long, default_value_t = 10)]
+    requests_per_ip_per_window: u32,
     /// That window, seconds.
     #[arg(long, default_value_t = 600)]
     request_window: i64,
@@ -142,6 +180,10 @@ struct ServeArgs {
     /// Days the event log is kept.
     #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36_500))]
     keep_events_days: u32,
+    /// How phones may pair: "password" (by invitation, or by username and
+    /// password plus the account's second step) or "invitation-only".
+    #[arg(long, default_value = "password")]
+    pairing: countersign_server::PairingPolicy,
 }
 
 #[derive(Args)]
@@ -208,6 +250,7 @@ fn serve_config(args: ServeArgs) -> Result<ServerConfig, String> {
     config.request_ttl_s = args.request_ttl;
     config.limits.requests_per_window = args.requests_per_window;
     config.limits.request_window_s = args.request_window;
+    config.limits.requests_per_ip_per_window = args.requests_per_ip_per_window;
     config.limits.report_pause_s = args.report_pause;
     config.log_to_stderr = !args.quiet;
     config.database = args.database.database();
@@ -217,6 +260,7 @@ fn serve_config(args: ServeArgs) -> Result<ServerConfig, String> {
         block_s: (args.ip_block_for > 0).then_some(args.ip_block_for),
     };
     config.trusted_proxies = args.trusted_proxies.clone();
+    config.pairing = args.pairing;
     config.retention = countersign_server::Retention {
         requests_days: args.keep_requests_days,
         events_days: args.keep_events_days,
@@ -322,9 +366,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         banner.push_str(&format!("  public URL:        {url}\n"));
     }
     banner.push_str(&format!(
-        "  TLS key SHA-256:   {}\n  admin token file:  {}\n",
+        "  TLS key SHA-256:   {}\n  admin API tokens:  countersign-server token create NAME --data-dir {}\n",
         fingerprint(&server.spki_sha256()),
-        data_dir.join("admin.token").display()
+        data_dir.display()
     ));
     say(&banner);
     wait_for_signal().await;
@@ -363,6 +407,71 @@ async fn user_add(args: UserAddArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn date(t: i64) -> String {
+    let u = countersign_core::civil::utc(t);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        u.year, u.month, u.day, u.hour, u.minute
+    )
+}
+
+async fn token(cmd: TokenCommand) -> Result<(), String> {
+    let now = SystemClock.now();
+    match cmd {
+        TokenCommand::Create(a) => {
+            let token = countersign_server::create_admin_token(
+                &a.database.database(),
+                &a.data_dir,
+                &a.name,
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            eprintln!(
+                "admin token {:?} made; it is shown once, keep it safe (send it as Authorization: Bearer …):",
+                a.name.trim()
+            );
+            println!("{token}");
+        }
+        TokenCommand::Revoke(a) => {
+            let done = countersign_server::revoke_admin_token(
+                &a.database.database(),
+                &a.data_dir,
+                &a.name,
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            if !done {
+                return Err(format!(
+                    "no unrevoked admin token named {:?} (countersign-server token list shows them)",
+                    a.name.trim()
+                ));
+            }
+            println!("admin token {:?} revoked", a.name.trim());
+        }
+        TokenCommand::List(a) => {
+            let tokens = countersign_server::admin_tokens(&a.database.database(), &a.data_dir)
+                .await
+                .map_err(|e| e.to_string())?;
+            if tokens.is_empty() {
+                println!("no admin tokens (make one with: countersign-server token create NAME --data-dir …)");
+            }
+            for t in tokens {
+                let state = match t.revoked_at {
+                    Some(_) => "revoked".to_owned(),
+                    None => match t.last_used_at {
+                        Some(u) => format!("last used {}", date(u)),
+                        None => "never used".to_owned(),
+                    },
+                };
+                println!("{}\tmade {}\t{state}", t.name, date(t.created_at));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes to stdout, ignoring a closed pipe (the server keeps running).
 fn say(text: &str) {
     use std::io::Write as _;
@@ -386,6 +495,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve(*args).await,
             Command::User(UserCommand::Add(args)) => user_add(args).await,
+            Command::Token(cmd) => token(cmd).await,
         }
     });
     match result {

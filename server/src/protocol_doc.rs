@@ -6,7 +6,7 @@
 //! drift from the encoding. Run with `--nocapture` to print the blocks.
 
 use countersign_core::approve::protocol::{
-    approval_message, b64, device_auth_message, pair_message, Decision, SignInContext,
+    approval_message, b64, device_auth_message, pair_message, Action, Decision, SignInContext,
     APPROVE_DOMAIN, CONTEXT_DOMAIN, DEVICE_AUTH_DOMAIN, PAIR_DOMAIN,
 };
 
@@ -27,9 +27,10 @@ fn unhex(s: &str) -> Vec<u8> {
 
 fn context() -> SignInContext {
     SignInContext {
+        action: Action::SignIn,
         service: "Home NAS".into(),
         client_ip: "192.0.2.10".into(),
-        user_agent: "Firefox/128.0".into(),
+        user_agent: "Firefox on Linux".into(),
         location: String::new(),
         created_at: 1_700_000_000,
         expires_at: 1_700_000_060,
@@ -68,6 +69,7 @@ fn vectors() -> Vec<(&'static str, String)> {
     let ctx_msg = countersign_core::approve::protocol::canonical(
         CONTEXT_DOMAIN,
         &[
+            ctx.action.as_str().as_bytes(),
             ctx.service.as_bytes(),
             ctx.client_ip.as_bytes(),
             ctx.user_agent.as_bytes(),
@@ -79,9 +81,10 @@ fn vectors() -> Vec<(&'static str, String)> {
     let context_block = render(
         CONTEXT_DOMAIN,
         &[
+            (ctx.action.as_str().as_bytes(), "action \"sign_in\""),
             (ctx.service.as_bytes(), "service \"Home NAS\""),
             (ctx.client_ip.as_bytes(), "client_ip \"192.0.2.10\""),
-            (ctx.user_agent.as_bytes(), "user_agent \"Firefox/128.0\""),
+            (ctx.user_agent.as_bytes(), "user_agent \"Firefox on Linux\""),
             (ctx.location.as_bytes(), "location \"\""),
             (&created, "created_at 1700000000 (i64 big-endian)"),
             (&expires, "expires_at 1700000060"),

@@ -32,6 +32,10 @@ use crate::state::Shared;
 use crate::store::{pg_wake, PgStore, SqliteStore, Store};
 use crate::tls::{self, TlsMaterial};
 
+/// A TLS handshake must finish within this.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// An HTTP/1 request's headers must arrive within this.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Grace period for in-flight requests at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Longest server name (characters).
@@ -43,7 +47,6 @@ pub struct RunningServer {
     shared: Arc<Shared>,
     addr: SocketAddr,
     cert_pem: String,
-    admin_token: String,
     handle: Handle<SocketAddr>,
     shutdown_tx: watch::Sender<bool>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -94,9 +97,11 @@ impl RunningServer {
         &self.cert_pem
     }
 
-    /// The admin bearer token (also in `<data>/admin.token`).
-    pub fn admin_token(&self) -> &str {
-        &self.admin_token
+    /// Makes a named admin API token and returns it (shown once; only its
+    /// digest is stored). `countersign-server token create` does the same
+    /// on the data directory.
+    pub async fn create_admin_token(&self, name: &str) -> Result<String, ServerError> {
+        new_admin_token(self.shared.store.as_ref(), name, self.shared.now()).await
     }
 
     /// Creates a user (`password` may be `None` only for [`SignInMethod::Approve`]).
@@ -163,28 +168,58 @@ fn ensure_dir(dir: &Path) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// Reads `<dir>/admin.token`, or makes one (mode 0600).
-fn admin_token(dir: &Path) -> Result<String, ServerError> {
-    let path = dir.join("admin.token");
-    if path.exists() {
-        let token =
-            fs::read_to_string(&path).map_err(|e| ServerError::io("read admin token", &path, e))?;
-        let token = token.trim().to_owned();
-        if token.len() < 16 {
-            return Err(ServerError::invalid(
-                "admin.token is shorter than 16 characters",
-            ));
-        }
-        return Ok(token);
+/// Longest admin token name.
+const MAX_TOKEN_NAME_CHARS: usize = 64;
+
+/// Makes an admin token called `name` in `store`: 32 random bytes shown
+/// once, SHA-256 stored.
+pub(crate) async fn new_admin_token(
+    store: &dyn Store,
+    name: &str,
+    now: i64,
+) -> Result<String, ServerError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_TOKEN_NAME_CHARS
+        || name
+            .chars()
+            .any(countersign_core::approve::protocol::is_invisible)
+    {
+        return Err(ServerError::invalid(format!(
+            "a token name is 1 to {MAX_TOKEN_NAME_CHARS} visible characters"
+        )));
     }
-    let token = random_token()?;
-    tls::cert::write_file(&path, format!("{token}\n").as_bytes(), 0o600)?;
+    let token = format!("csadm_{}", random_token()?);
+    if !store
+        .add_admin_token(name.to_owned(), sha256(token.as_bytes()), now)
+        .await?
+    {
+        return Err(ServerError::invalid(format!(
+            "an admin token named {name:?} exists (names of revoked tokens stay taken)"
+        )));
+    }
     Ok(token)
+}
+
+/// Refuses a data directory that others may write to: whoever can write
+/// there can replace the TLS key, the seed key or the database.
+fn check_dir_permissions(dir: &Path) -> Result<(), ServerError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let meta = fs::metadata(dir).map_err(|e| ServerError::io("read data directory", dir, e))?;
+    let mode = meta.permissions().mode();
+    if mode & 0o022 != 0 {
+        return Err(ServerError::invalid(format!(
+            "the data directory {} is writable by its group or by everyone (mode {:o}); run chmod 700 on it",
+            dir.display(),
+            mode & 0o777
+        )));
+    }
+    Ok(())
 }
 
 /// Opens `<dir>/server.db`, creating it with mode 0600 first (it holds
 /// password hashes; SQLite gives its -wal and -shm files the same mode).
-fn open_store(dir: &Path) -> Result<SqliteStore, ServerError> {
+fn open_sqlite(dir: &Path) -> Result<SqliteStore, ServerError> {
     let path = dir.join("server.db");
     if !path.exists() {
         fs::OpenOptions::new()
@@ -202,7 +237,6 @@ struct Prepared {
     /// `None` when the state lives in PostgreSQL.
     store: Option<SqliteStore>,
     tls: TlsMaterial,
-    admin_token: String,
     seed_key: crate::twostep::seal::SeedKey,
     dummy_hash: String,
 }
@@ -214,19 +248,18 @@ fn prepare(
     sqlite: bool,
 ) -> Result<Prepared, ServerError> {
     ensure_dir(&data_dir)?;
+    check_dir_permissions(&data_dir)?;
     let store = if sqlite {
-        Some(open_store(&data_dir)?)
+        Some(open_sqlite(&data_dir)?)
     } else {
         None
     };
     let tls = tls::load_or_create(&data_dir, &name, &hostnames)?;
-    let admin_token = admin_token(&data_dir)?;
     let seed_key = crate::twostep::seal::SeedKey::load_or_create(&data_dir)?;
     let dummy_hash = hash_password(&random_token()?)?;
     Ok(Prepared {
         store,
         tls,
-        admin_token,
         seed_key,
         dummy_hash,
     })
@@ -352,7 +385,6 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         name: config.name.clone(),
         public_urls,
         spki_sha256: prepared.tls.spki_sha256,
-        admin_token_hash: sha256(prepared.admin_token.as_bytes()),
         dummy_hash: prepared.dummy_hash,
         seed_key: prepared.seed_key,
         shutdown: shutdown_rx,
@@ -365,6 +397,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         ip_block: config.ip_block,
         retention: config.retention,
         trusted_proxies: crate::api::forwarded::TrustedProxies::new(config.trusted_proxies.clone()),
+        pairing: config.pairing,
     });
 
     let app =
@@ -375,11 +408,24 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     // connection, measured in docs/benchmarks.md).
     let acceptor =
         axum_server::tls_rustls::RustlsAcceptor::new(RustlsConfig::from_config(rustls_config))
+            .handshake_timeout(HANDSHAKE_TIMEOUT)
             .acceptor(axum_server::accept::NoDelayAcceptor::new());
-    let server = axum_server::from_tcp(listener)
+    let mut server = axum_server::from_tcp(listener)
         .map_err(|e| ServerError::io("listen", addr.to_string(), e))?
         .acceptor(acceptor)
         .handle(handle.clone());
+    // A client that opens a connection and then stalls (no TLS handshake,
+    // or headers sent a byte at a time) is cut off within seconds instead
+    // of holding a connection forever; an HTTP/2 peer that stops answering
+    // pings is dropped too.
+    let http = server.http_builder();
+    http.http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    http.http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(10));
     // Once now (before the first request, so nothing races with it), then
     // hourly in the background.
     if let Err(e) = prune(&shared).await {
@@ -395,7 +441,6 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shared,
         addr,
         cert_pem: prepared.tls.cert_pem,
-        admin_token: prepared.admin_token,
         handle,
         shutdown_tx,
         task: Some(task),
@@ -454,7 +499,8 @@ pub async fn add_user(
     let dir = data_dir.to_path_buf();
     let store = tokio::task::spawn_blocking(move || {
         ensure_dir(&dir)?;
-        open_store(&dir)
+        check_dir_permissions(&dir)?;
+        open_sqlite(&dir)
     })
     .await
     .map_err(|_| ServerError::Internal("start-up task failed".into()))??;
@@ -484,6 +530,65 @@ pub async fn add_user_to(
     .await
 }
 
+/// Opens the state of a server that may be stopped or running: SQLite in
+/// `data_dir` (locking makes that safe beside a running server), or the
+/// PostgreSQL database. For the local commands (`user add`, `token …`).
+pub async fn open_store(
+    database: &Database,
+    data_dir: &Path,
+) -> Result<Box<dyn crate::store::Store>, ServerError> {
+    Ok(match database {
+        Database::Sqlite => {
+            let dir = data_dir.to_path_buf();
+            Box::new(
+                tokio::task::spawn_blocking(move || {
+                    ensure_dir(&dir)?;
+                    check_dir_permissions(&dir)?;
+                    open_sqlite(&dir)
+                })
+                .await
+                .map_err(|_| ServerError::Internal("start-up task failed".into()))??,
+            )
+        }
+        Database::Postgres { url } => Box::new(PgStore::connect(url).await?),
+    })
+}
+
+/// `countersign-server token create NAME`: a new admin API token (printed
+/// once by the command; only its digest is stored).
+pub async fn create_admin_token(
+    database: &Database,
+    data_dir: &Path,
+    name: &str,
+    now: i64,
+) -> Result<String, ServerError> {
+    let store = open_store(database, data_dir).await?;
+    new_admin_token(store.as_ref(), name, now).await
+}
+
+/// `countersign-server token revoke NAME`; `false` if there was no such
+/// unrevoked token.
+pub async fn revoke_admin_token(
+    database: &Database,
+    data_dir: &Path,
+    name: &str,
+    now: i64,
+) -> Result<bool, ServerError> {
+    let store = open_store(database, data_dir).await?;
+    Ok(store
+        .revoke_admin_token(name.trim().to_owned(), now)
+        .await?)
+}
+
+/// `countersign-server token list`.
+pub async fn admin_tokens(
+    database: &Database,
+    data_dir: &Path,
+) -> Result<Vec<crate::store::AdminTokenRecord>, ServerError> {
+    let store = open_store(database, data_dir).await?;
+    Ok(store.admin_tokens().await?)
+}
+
 /// Like [`add_user_to`], also setting the admin flag, groups and 2-step
 /// enforcement (`None` fields: the defaults — not admin, no groups, not
 /// enforced). The user is created first; flags follow in a second step.
@@ -501,20 +606,7 @@ pub async fn add_user_with(
             accounts::check_group(g)?;
         }
     }
-    let store: Box<dyn crate::store::Store> = match database {
-        Database::Sqlite => {
-            let dir = data_dir.to_path_buf();
-            Box::new(
-                tokio::task::spawn_blocking(move || {
-                    ensure_dir(&dir)?;
-                    open_store(&dir)
-                })
-                .await
-                .map_err(|_| ServerError::Internal("start-up task failed".into()))??,
-            )
-        }
-        Database::Postgres { url } => Box::new(PgStore::connect(url).await?),
-    };
+    let store = open_store(database, data_dir).await?;
     accounts::create_user_in(store.as_ref(), now, username, password, method).await?;
     if flags != crate::store::UserFlags::default() {
         store.set_user_flags(username.to_owned(), flags).await?;

@@ -29,8 +29,6 @@ pub(crate) struct Shared {
     pub name: String,
     pub public_urls: Vec<String>,
     pub spki_sha256: [u8; 32],
-    /// SHA-256 of the admin token.
-    pub admin_token_hash: [u8; 32],
     /// An Argon2id hash of a random password, verified against when the user
     /// is unknown so that unknown and known users take the same time.
     pub dummy_hash: String,
@@ -47,6 +45,8 @@ pub(crate) struct Shared {
     pub seed_key: crate::twostep::seal::SeedKey,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: crate::api::forwarded::TrustedProxies,
+    /// How phones may pair.
+    pub pairing: crate::config::PairingPolicy,
 }
 
 impl Shared {

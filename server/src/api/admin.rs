@@ -163,19 +163,41 @@ pub(crate) struct Revoked {
 
 /// `DELETE /v1/admin/devices/{id}`: revoke (idempotent).
 pub(crate) async fn revoke(
-    _admin: AdminAuth,
+    admin: AdminAuth,
     State(shared): State<Arc<Shared>>,
     ApiPath(id): ApiPath,
 ) -> Result<Json<Revoked>, ApiError> {
-    if !is_id(&id)
-        || !shared
-            .store
-            .revoke_device(id.clone(), shared.now(), "device_revoked")
-            .await?
-    {
+    let device = if is_id(&id) {
+        shared.store.device(id.clone()).await?
+    } else {
+        None
+    };
+    let Some(device) = device else {
         return Err(ApiError::not_found("no such device"));
+    };
+    shared
+        .store
+        .revoke_device(id.clone(), shared.now(), "device_revoked")
+        .await?;
+    shared.log(format_args!(
+        "device {id} revoked with admin token {:?}",
+        admin.name
+    ));
+    if device.revoked_at.is_none() {
+        let text = format!(
+            "An administrator removed the phone \u{201c}{}\u{201d} ({}) from your account.",
+            device.name, device.platform
+        );
+        crate::notify::announce(
+            &shared,
+            &device.account,
+            crate::notify::Change::DeviceRemoved,
+            &text,
+            Some(&device.id),
+            None,
+        )
+        .await;
     }
-    shared.log(format_args!("device {id} revoked by admin"));
     Ok(Json(Revoked {
         device_id: id,
         server_time: shared.now(),

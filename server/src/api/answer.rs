@@ -8,8 +8,10 @@
 //! shown a tampered context fails here); the signed time is within
 //! `MAX_CLOCK_SKEW_S` (401 `clock_skew`). Then exactly one conditional
 //! UPDATE (pending and unexpired → new state): if it changed nothing the
-//! request was already answered (409) or expired (410). Approving with the
-//! wrong number is a denial. A report also pauses the account and records an
+//! request was already answered (409) or expired (410). Approving with a
+//! number other than the one the login screen shows (the user types it) is
+//! refused with 403 `wrong_number` and counted; the third wrong number
+//! denies the request. A report also pauses the account and records an
 //! event, in the same transaction.
 
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use countersign_core::approve::protocol::{
-    approval_message, verify_p256, AnswerRequest, AnswerResponse, Decision, RequestState,
+    approval_message, verify_p256, AnswerRequest, AnswerResponse, Decision, MAX_WRONG_NUMBERS,
 };
 
 use super::error::ApiError;
@@ -26,7 +28,7 @@ use super::extract::{check_skew, ApiJson, ApiPath};
 use super::validate;
 use crate::crypto::is_id;
 use crate::state::Shared;
-use crate::store::{AnswerOutcome, AnswerUpdate, NewEvent};
+use crate::store::{AnswerChange, AnswerOutcome, AnswerUpdate, NewEvent};
 
 /// `POST /v1/requests/{id}/answer`.
 pub(crate) async fn answer(
@@ -81,63 +83,71 @@ pub(crate) async fn answer(
     check_skew(&shared, req.time)?;
 
     let now = shared.now();
-    let new_state = match req.decision {
-        Decision::Approve if req.picked_number == request.number => RequestState::Approved,
-        Decision::Approve | Decision::Deny => RequestState::Denied,
-        Decision::Report => RequestState::Reported,
+    let wrong_number = req.decision == Decision::Approve && req.picked_number != request.number;
+    let event = |kind: &'static str, detail: String| {
+        Some(NewEvent {
+            time: now,
+            kind,
+            account: Some(request.account.clone()),
+            device_id: Some(device.id.clone()),
+            request_id: Some(request.id.clone()),
+            detail,
+        })
     };
-    let (pause_until, event) = match (req.decision, new_state) {
-        (Decision::Report, _) => {
+    let (change, event) = match req.decision {
+        Decision::Approve if !wrong_number => (AnswerChange::Approve, None),
+        Decision::Approve => (
+            AnswerChange::WrongNumber {
+                max: MAX_WRONG_NUMBERS,
+            },
+            event("wrong_number", String::new()),
+        ),
+        Decision::Deny => (AnswerChange::Deny, None),
+        Decision::Report => {
             let until = now + shared.limits.report_pause_s;
             let c = &request.context;
-            let event = NewEvent {
-                time: now,
-                kind: "reported",
-                account: Some(request.account.clone()),
-                device_id: Some(device.id.clone()),
-                request_id: Some(request.id.clone()),
-                detail: format!(
-                    "client_ip={} user_agent={:?} paused_until={until}",
-                    c.client_ip, c.user_agent
+            (
+                AnswerChange::Report { pause_until: until },
+                event(
+                    "reported",
+                    format!(
+                        "action={} client_ip={} client={:?} paused_until={until}",
+                        c.action.as_str(),
+                        c.client_ip,
+                        c.user_agent
+                    ),
                 ),
-            };
-            (Some(until), Some(event))
+            )
         }
-        (Decision::Approve, RequestState::Denied) => (
-            None,
-            Some(NewEvent {
-                time: now,
-                kind: "wrong_number",
-                account: Some(request.account.clone()),
-                device_id: Some(device.id.clone()),
-                request_id: Some(request.id.clone()),
-                detail: String::new(),
-            }),
-        ),
-        _ => (None, None),
     };
     let update = AnswerUpdate {
         request_id: request.id.clone(),
         device_id: device.id.clone(),
-        new_state,
+        change,
         now,
-        pause_until,
         event,
     };
     match shared.store.answer_request(update).await? {
-        AnswerOutcome::Updated => {
+        AnswerOutcome::Updated { state } => {
             shared.hub.notify_request(&request.id);
             shared.hub.notify_account(&request.account);
             shared.log(format_args!(
                 "request {} {} by device {}",
                 request.id,
-                new_state.as_str(),
+                state.as_str(),
                 device.id
             ));
+            if wrong_number {
+                return Err(wrong_number_error(0));
+            }
             Ok(Json(AnswerResponse {
-                state: new_state,
+                state,
                 server_time: shared.now(),
             }))
+        }
+        AnswerOutcome::WrongNumber { tries_left } => {
+            shared.log(format_args!("request {}: wrong number", request.id));
+            Err(wrong_number_error(tries_left))
         }
         AnswerOutcome::AlreadyAnswered => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -151,4 +161,18 @@ pub(crate) async fn answer(
         )),
         AnswerOutcome::NotFound => Err(ApiError::not_found("no such request")),
     }
+}
+
+/// The refusal of a wrong typed number (`tries_left` 0: the request is now
+/// denied).
+fn wrong_number_error(tries_left: u32) -> ApiError {
+    let message = if tries_left == 0 {
+        "that is not the number on the sign-in screen; the request is now denied".to_owned()
+    } else {
+        format!(
+            "that is not the number on the sign-in screen; {tries_left} {} left",
+            if tries_left == 1 { "try" } else { "tries" }
+        )
+    };
+    ApiError::new(StatusCode::FORBIDDEN, "wrong_number", message).tries_left(tries_left)
 }

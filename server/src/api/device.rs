@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
-use countersign_core::approve::protocol::{b64, PendingList, PendingRequest, PushTokenUpdate};
+use countersign_core::approve::protocol::{
+    b64, Notice, PendingList, PendingRequest, PushTokenUpdate, MAX_WRONG_NUMBERS,
+};
 use serde::Deserialize;
 
 use super::error::ApiError;
@@ -19,24 +21,30 @@ use super::{enabled, validate, wait_duration, wait_for, Ack};
 use crate::state::Shared;
 use crate::store::RequestRecord;
 
-/// `?wait=N` (seconds, 0..=25).
+/// `?wait=N` (seconds, 0..=25) and `?notices_after=ID`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct WaitQuery {
     wait: Option<u64>,
+    notices_after: Option<i64>,
 }
+
+/// Most notices in one answer.
+const MAX_NOTICES: u32 = 20;
 
 fn to_pending(r: RequestRecord) -> PendingRequest {
     PendingRequest {
+        tries_left: MAX_WRONG_NUMBERS.saturating_sub(r.wrong_numbers).max(1),
         request_id: r.id,
         account: r.account,
         nonce: b64(&r.nonce),
         context: r.context,
-        choices: r.choices,
     }
 }
 
-/// `GET /v1/device/requests?wait=N`: pending requests of the device's
-/// account; with `wait` > 0, waits up to that long for one to appear.
+/// `GET /v1/device/requests?wait=N&notices_after=ID`: pending requests of
+/// the device's account, and notices for it newer than `ID` (made since the
+/// device was paired, not about the device itself); with `wait` > 0, waits
+/// up to that long for either to appear.
 pub(crate) async fn requests(
     State(shared): State<Arc<Shared>>,
     ApiQuery(query): ApiQuery<WaitQuery>,
@@ -51,12 +59,32 @@ pub(crate) async fn requests(
             .store
             .pending_requests(account.clone(), shared.now())
             .await?;
+        let notices = shared
+            .store
+            .notices(
+                account.clone(),
+                query.notices_after.unwrap_or(0),
+                call.device.created_at,
+                call.device.id.clone(),
+                MAX_NOTICES,
+            )
+            .await?;
         let done = !pending.is_empty()
+            || !notices.is_empty()
             || tokio::time::Instant::now() >= until
             || *shared.shutdown.borrow();
         if done {
             return Ok(Json(PendingList {
                 requests: pending.into_iter().map(to_pending).collect(),
+                notices: notices
+                    .into_iter()
+                    .map(|n| Notice {
+                        id: n.id,
+                        time: n.time,
+                        kind: n.kind,
+                        text: n.text,
+                    })
+                    .collect(),
                 server_time: shared.now(),
             }));
         }
@@ -88,6 +116,19 @@ pub(crate) async fn unpair(
         .revoke_device(call.device.id.clone(), shared.now(), "device_unpaired")
         .await?;
     shared.log(format_args!("device {} unpaired itself", call.device.id));
+    let text = format!(
+        "The phone \u{201c}{}\u{201d} ({}) unpaired itself from your account.",
+        call.device.name, call.device.platform
+    );
+    crate::notify::announce(
+        &shared,
+        &call.device.account,
+        crate::notify::Change::DeviceRemoved,
+        &text,
+        Some(&call.device.id),
+        None,
+    )
+    .await;
     Ok(Json(Ack {
         server_time: shared.now(),
     }))

@@ -30,6 +30,8 @@ pub(crate) struct ApiError {
     retry_after_s: Option<i64>,
     /// Internal cause, logged for 5xx only.
     cause: Option<String>,
+    tries_left: Option<u32>,
+    second_step: Option<&'static str>,
 }
 
 /// Carried from [`ApiError::into_response`] to [`finish`].
@@ -38,6 +40,8 @@ struct ErrorInfo {
     code: &'static str,
     message: String,
     cause: Option<String>,
+    tries_left: Option<u32>,
+    second_step: Option<&'static str>,
 }
 
 impl ApiError {
@@ -48,6 +52,8 @@ impl ApiError {
             message: message.into(),
             retry_after_s: None,
             cause: None,
+            tries_left: None,
+            second_step: None,
         }
     }
 
@@ -110,6 +116,18 @@ impl ApiError {
         self.status
     }
 
+    /// Adds `tries_left` to the body (`wrong_number`).
+    pub fn tries_left(mut self, n: u32) -> Self {
+        self.tries_left = Some(n);
+        self
+    }
+
+    /// Adds `second_step` to the body (`second_step_required`).
+    pub fn second_step(mut self, which: &'static str) -> Self {
+        self.second_step = Some(which);
+        self
+    }
+
     /// Adds a `Retry-After` header.
     pub fn retry_after(mut self, seconds: i64) -> Self {
         self.retry_after_s = Some(seconds.max(1));
@@ -160,6 +178,8 @@ impl IntoResponse for ApiError {
             code: self.code,
             message: self.message,
             cause: self.cause,
+            tries_left: self.tries_left,
+            second_step: self.second_step,
         });
         response
     }
@@ -196,6 +216,8 @@ pub(crate) async fn finish(State(shared): State<Arc<Shared>>, mut response: Resp
             code: code_for(status),
             message: status.canonical_reason().unwrap_or("error").to_lowercase(),
             cause: None,
+            tries_left: None,
+            second_step: None,
         },
         None => return response,
     };
@@ -210,6 +232,8 @@ pub(crate) async fn finish(State(shared): State<Arc<Shared>>, mut response: Resp
     let body = ErrorBody {
         error: info.code.to_string(),
         message: info.message,
+        tries_left: info.tries_left,
+        second_step: info.second_step.map(str::to_owned),
         server_time: shared.now(),
     };
     let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());

@@ -7,8 +7,8 @@
 //! client sent (possibly a password) is echoed back.
 //!
 //! Authentication extractors: [`DeviceCall`] (signed device requests, see
-//! `docs/protocol.md` § device authentication), [`AdminAuth`] (bearer admin
-//! token, compared as SHA-256 digests in constant time), and helpers for the
+//! `docs/protocol.md` § device authentication), [`AdminAuth`] (a named,
+//! revocable admin token, looked up by its SHA-256), and helpers for the
 //! client's IP and user agent.
 
 use std::net::SocketAddr;
@@ -20,17 +20,17 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Req
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use countersign_core::approve::protocol::{
-    device_auth_message, unb64, verify_p256, HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIME,
-    MAX_CLOCK_SKEW_S,
+    clean_display, device_auth_message, unb64, verify_p256, HEADER_DEVICE, HEADER_SIGNATURE,
+    HEADER_TIME, MAX_CLOCK_SKEW_S,
 };
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
-use crate::crypto::{digest_eq, is_id, sha256};
+use crate::crypto::{is_id, sha256};
 use crate::state::Shared;
 use crate::store::DeviceRecord;
 
-/// Longest user agent kept in a request's context (characters).
+/// Longest `User-Agent` header looked at (characters).
 pub(crate) const MAX_USER_AGENT_CHARS: usize = 256;
 
 /// Removes double-quoted fragments (client input) from a parser message and
@@ -142,18 +142,54 @@ impl FromRequestParts<Arc<Shared>> for ClientIp {
     }
 }
 
-/// The `User-Agent` header, lossily decoded and truncated.
+/// The client as the phone shows it: "Firefox on Linux" from the
+/// `User-Agent` header (woothee's browser and OS tables), never the raw
+/// header, whose text is the client's to choose (a forged "Approved by your
+/// administrator" line, right-to-left overrides). An agent woothee does not
+/// know is shown as its first product token, cleaned; none at all is
+/// "Unknown client".
 pub(crate) fn user_agent(headers: &HeaderMap) -> String {
-    headers
+    let raw = headers
         .get(header::USER_AGENT)
-        .map(|v| {
-            String::from_utf8_lossy(v.as_bytes())
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(MAX_USER_AGENT_CHARS)
-                .collect()
-        })
-        .unwrap_or_default()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    describe_client(&raw)
+}
+
+/// See [`user_agent`].
+pub(crate) fn describe_client(raw: &str) -> String {
+    const UNKNOWN: &str = "UNKNOWN";
+    let raw: String = raw.chars().take(MAX_USER_AGENT_CHARS * 2).collect();
+    let clean = |s: &str| clean_display(s, 40);
+    // Libraries (curl, python-requests) are named by their product token.
+    let parsed = woothee::parser::Parser::new()
+        .parse(&raw)
+        .filter(|r| r.category != "crawler" && r.name != "HTTP Library");
+    if let Some(r) = parsed {
+        let name = (r.name != UNKNOWN).then(|| clean(r.name));
+        let os = (r.os != UNKNOWN).then(|| clean(r.os));
+        match (name, os) {
+            (Some(n), Some(o)) if !n.is_empty() && !o.is_empty() => return format!("{n} on {o}"),
+            (Some(n), _) if !n.is_empty() => return n,
+            (_, Some(o)) if !o.is_empty() => return format!("A browser on {o}"),
+            _ => {}
+        }
+    }
+    // The first product token ("curl/8.5.0" → "curl"), letters and digits only.
+    let product: String = raw
+        .split(['/', ' ', '('])
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(32)
+        .collect();
+    let product = clean(&product);
+    if product.is_empty() {
+        "Unknown client".to_owned()
+    } else {
+        product
+    }
 }
 
 /// The token of an `Authorization: Bearer …` header.
@@ -166,8 +202,13 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Proof that the caller holds the admin token.
-pub(crate) struct AdminAuth;
+/// Proof that the caller holds an admin API token (made with
+/// `countersign-server token create NAME`; only its SHA-256 is stored,
+/// looked up by digest, revocable).
+pub(crate) struct AdminAuth {
+    /// The token's name (who acts, for events).
+    pub name: String,
+}
 
 impl FromRequestParts<Arc<Shared>> for AdminAuth {
     type Rejection = ApiError;
@@ -178,10 +219,15 @@ impl FromRequestParts<Arc<Shared>> for AdminAuth {
     ) -> Result<Self, Self::Rejection> {
         let token =
             bearer(&parts.headers).ok_or_else(|| ApiError::unauthorized("admin token required"))?;
-        if digest_eq(&sha256(token.as_bytes()), &shared.admin_token_hash) {
-            Ok(AdminAuth)
-        } else {
-            Err(ApiError::unauthorized("admin token required"))
+        match shared
+            .store
+            .admin_token(sha256(token.as_bytes()), shared.now())
+            .await?
+        {
+            Some(name) => Ok(AdminAuth { name }),
+            None => Err(ApiError::unauthorized(
+                "admin token required (a valid, unrevoked one: countersign-server token create NAME)",
+            )),
         }
     }
 }
@@ -225,50 +271,82 @@ impl FromRequest<Arc<Shared>> for DeviceCall {
         let body = Bytes::from_request(req, shared)
             .await
             .map_err(bytes_rejection)?;
-
-        let device_id = header_str(&headers, HEADER_DEVICE)?
-            .ok_or_else(|| ApiError::unauthorized(format!("missing {HEADER_DEVICE} header")))?;
-        let time = header_str(&headers, HEADER_TIME)?
-            .ok_or_else(|| ApiError::unauthorized(format!("missing {HEADER_TIME} header")))?;
-        let signature = header_str(&headers, HEADER_SIGNATURE)?
-            .ok_or_else(|| ApiError::unauthorized(format!("missing {HEADER_SIGNATURE} header")))?;
-        let time: i64 = time
-            .trim()
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("{HEADER_TIME} must be Unix seconds")))?;
-        let signature = unb64(signature.trim()).ok_or_else(|| {
-            ApiError::bad_request(format!("{HEADER_SIGNATURE} must be base64url"))
-        })?;
-        if !is_id(device_id) {
-            return Err(ApiError::unauthorized("unknown device"));
-        }
-        let device = shared
-            .store
-            .device(device_id.to_owned())
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("unknown device"))?;
-        if device.revoked_at.is_some() {
-            return Err(ApiError::revoked());
-        }
-        let message = device_auth_message(
-            &shared.server_id,
-            &device.id,
-            &method,
-            &path_and_query,
-            time,
-            &body,
-        );
-        if !verify_p256(&device.public_key, &message, &signature) {
-            return Err(ApiError::unauthorized("bad device signature"));
-        }
-        check_skew(shared, time)?;
+        let device = verify_device(shared, &method, &path_and_query, &headers, &body).await?;
         Ok(DeviceCall { device, body })
     }
+}
+
+/// Checks a device-signed request (headers `countersign-device`, `-time`,
+/// `-signature` over method, path and query, time and body): the active
+/// device that signed it.
+pub(crate) async fn verify_device(
+    shared: &Shared,
+    method: &str,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<DeviceRecord, ApiError> {
+    let device_id = header_str(headers, HEADER_DEVICE)?
+        .ok_or_else(|| ApiError::unauthorized(format!("missing {HEADER_DEVICE} header")))?;
+    let time = header_str(headers, HEADER_TIME)?
+        .ok_or_else(|| ApiError::unauthorized(format!("missing {HEADER_TIME} header")))?;
+    let signature = header_str(headers, HEADER_SIGNATURE)?
+        .ok_or_else(|| ApiError::unauthorized(format!("missing {HEADER_SIGNATURE} header")))?;
+    let time: i64 = time
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("{HEADER_TIME} must be Unix seconds")))?;
+    let signature = unb64(signature.trim())
+        .ok_or_else(|| ApiError::bad_request(format!("{HEADER_SIGNATURE} must be base64url")))?;
+    if !is_id(device_id) {
+        return Err(ApiError::unauthorized("unknown device"));
+    }
+    let device = shared
+        .store
+        .device(device_id.to_owned())
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown device"))?;
+    if device.revoked_at.is_some() {
+        return Err(ApiError::revoked());
+    }
+    let message = device_auth_message(
+        &shared.server_id,
+        &device.id,
+        method,
+        path_and_query,
+        time,
+        body,
+    );
+    if !verify_p256(&device.public_key, &message, &signature) {
+        return Err(ApiError::unauthorized("bad device signature"));
+    }
+    check_skew(shared, time)?;
+    Ok(device)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clients_are_described_not_quoted() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
+        assert_eq!(describe_client(firefox), "Firefox on Linux");
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+        assert_eq!(describe_client(chrome), "Chrome on Windows 10");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1";
+        assert_eq!(describe_client(iphone), "Safari on iPhone");
+        assert_eq!(describe_client("curl/8.5.0"), "curl");
+        assert_eq!(describe_client(""), "Unknown client");
+        // A forged "second line" and a right-to-left override never reach the phone.
+        let forged = "Evil\u{2028}Approved by your administrator\u{202E}";
+        let shown = describe_client(forged);
+        assert!(
+            !shown.contains('\u{2028}') && !shown.contains('\u{202E}'),
+            "{shown}"
+        );
+        assert!(!shown.contains("administrator"), "{shown}");
+    }
 
     #[test]
     fn redacts_quoted_input() {

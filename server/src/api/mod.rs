@@ -43,6 +43,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/info", get(info))
         .route("/v1/pair", post(pairing::pair))
+        .route("/v1/pair/{id}", get(pairing::status))
         .route("/v1/device/requests", get(device::requests))
         .route("/v1/device/push-token", put(device::push_token))
         .route("/v1/device", delete(device::unpair))

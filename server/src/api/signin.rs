@@ -2,12 +2,13 @@
 //!
 //! `POST /v1/signin/start` checks the password as the user's
 //! [`SignInMethod`] demands (same `invalid_credentials` for unknown users and
-//! wrong passwords, guessing limiter, Argon2id against a dummy hash for
-//! unknown users). Password-only users get a session at once. Otherwise a
-//! request is created — fresh nonce, number, choices, context, poll token —
-//! under the push-bombing limits (paused after a report, one pending request
-//! per account, N per window), the account's long-polling devices are woken
-//! and push wake-ups are sent. `GET /v1/signin/{id}` is polled (or
+//! wrong passwords, attempts reserved before the check, Argon2id against a
+//! dummy hash for unknown users). Password-only users get a session at once
+//! (never admins: they must have 2-step verification). Otherwise a request
+//! is created — fresh nonce, number, context, poll token — under the
+//! push-bombing limits (paused after a report; budgets per login side, per
+//! address and per account, see `twostep::guard`), the account's
+//! long-polling devices are woken and push wake-ups are sent. `GET /v1/signin/{id}` is polled (or
 //! long-polled) with the poll token; the first poll that sees `approved`
 //! receives the session token, once. Only digests of poll and session tokens
 //! are stored.
@@ -18,22 +19,24 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use countersign_core::approve::protocol::{
-    RequestState, SignInContext, SignInStart, SignInStarted, SignInStatus,
+    Action, RequestState, SignInContext, SignInStart, SignInStarted, SignInStatus,
 };
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::extract::{bearer, user_agent, ApiJson, ApiPath, ApiQuery, ClientIp};
-use super::pairing::{invalid_credentials, verify_user_password};
+use super::pairing::{check_password, invalid_credentials};
 use super::{enabled, wait_duration, wait_for};
-use crate::accounts::{check_username, SignInMethod};
+use crate::accounts::{check_username, name_key, SignInMethod};
 use crate::crypto::{
-    choices_with, digest_eq, is_id, random_bytes, random_id, random_number, random_token, sha256,
+    digest_eq, is_id, random_bytes, random_id, random_number, random_token, sha256,
 };
 use crate::state::Shared;
-use crate::store::{NewRequest, NewSession, SessionScope, StartLimits, StartOutcome};
+use crate::store::{NewDevice, NewRequest, NewSession, SessionScope, StartOutcome};
+use crate::twostep::guard::{self, Attempt, Attempter, Refusal};
 
-/// Stores a new session for `account` and returns its token.
+/// A new full session for `account` (the API's sign-ins are always full:
+/// password-only accounts, or an approval) and its token.
 fn new_session(shared: &Shared, account: &str) -> Result<(String, NewSession), ApiError> {
     let token = random_token()?;
     let now = shared.now();
@@ -43,6 +46,7 @@ fn new_session(shared: &Shared, account: &str) -> Result<(String, NewSession), A
         created_at: now,
         expires_at: now + shared.limits.session_ttl_s,
         scope: SessionScope::Full,
+        verified_at: now,
     };
     Ok((token, session))
 }
@@ -54,15 +58,25 @@ pub(crate) async fn start(
     headers: HeaderMap,
     ApiJson(req): ApiJson<SignInStart>,
 ) -> Result<Json<SignInStarted>, ApiError> {
-    check_username(&req.username).map_err(|_| invalid_credentials())?;
-    let user = shared.store.user(req.username.clone()).await?;
+    check_username(req.username.trim()).map_err(|_| invalid_credentials())?;
+    let key = name_key(&req.username);
+    let user = shared.store.find_user(key.clone()).await?;
     let method = user.as_ref().map(|u| u.method);
+    let who = Attempter {
+        account: user.as_ref().map_or(key.as_str(), |u| u.username.as_str()),
+        ip: &client_ip,
+        known_browser: None,
+    };
     match method {
-        Some(SignInMethod::Approve) => {}
+        Some(SignInMethod::Approve) => {
+            if guard::check_ip(&shared, &client_ip).await?.is_err() {
+                return Err(super::pairing::ip_blocked());
+            }
+        }
         Some(_) | None => match req.password.as_deref() {
             Some(password) => {
                 let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-                verify_user_password(&shared, &req.username, password, &client_ip, hash).await?;
+                check_password(&shared, &who, password, hash).await?;
             }
             None => return Err(invalid_credentials()),
         },
@@ -73,7 +87,7 @@ pub(crate) async fn start(
 
     if user.method == SignInMethod::Password {
         let groups = shared.store.enforced_groups().await?;
-        if crate::twostep::status::is_enforced(&user, &groups) {
+        if crate::twostep::status::is_enforced(&user, &groups) || user.is_admin {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "setup_required",
@@ -94,7 +108,18 @@ pub(crate) async fn start(
         }));
     }
 
-    let started = start_approve(&shared, &user.username, client_ip, user_agent(&headers)).await?;
+    let started = start_approve(
+        &shared,
+        ApproveStart {
+            account: &user.username,
+            ip: client_ip,
+            client: user_agent(&headers),
+            flow_hash: None,
+            known_browser: None,
+            new_device: None,
+        },
+    )
+    .await?;
     Ok(Json(SignInStarted {
         state: RequestState::Pending,
         request_id: Some(started.request_id),
@@ -114,15 +139,34 @@ pub(crate) struct ApproveStarted {
     pub poll_token: String,
 }
 
-/// Creates an Approve request for `account` under the push-bombing limits,
-/// wakes its long-polling devices and sends push wake-ups. Shared by the
-/// JSON API and the web sign-in page.
+/// What an Approve request is for and who asks.
+pub(crate) struct ApproveStart<'a> {
+    /// The account (as stored).
+    pub account: &'a str,
+    /// The client address.
+    pub ip: String,
+    /// The client as words (`extract::user_agent`), or for a pairing the
+    /// new device's name and platform.
+    pub client: String,
+    /// The browser login flow asking (its earlier pending request is
+    /// replaced).
+    pub flow_hash: Option<[u8; 32]>,
+    /// The browser's id when it is known for the account.
+    pub known_browser: Option<&'a str>,
+    /// For a pairing approval: the device waiting to be added.
+    pub new_device: Option<NewDevice>,
+}
+
+/// Creates an Approve request under the push-bombing limits (attempt
+/// budgets per login side, per address and per account; see
+/// `twostep::guard`), wakes the account's long-polling devices and sends
+/// push wake-ups. Shared by the JSON API, the web sign-in page and password
+/// pairing.
 pub(crate) async fn start_approve(
     shared: &Shared,
-    account: &str,
-    client_ip: String,
-    user_agent: String,
+    start: ApproveStart<'_>,
 ) -> Result<ApproveStarted, ApiError> {
+    let account = start.account;
     let devices = shared.store.devices(account.to_owned()).await?;
     if !devices.iter().any(|d| d.revoked_at.is_none()) {
         return Err(ApiError::new(
@@ -131,56 +175,68 @@ pub(crate) async fn start_approve(
             "no phone is paired with this account; ask an administrator for a pairing invitation",
         ));
     }
+    let who = Attempter {
+        account,
+        ip: &start.ip,
+        known_browser: start.known_browser,
+    };
+    match guard::reserve(shared, Attempt::ApproveRequest, &who).await? {
+        Ok(ticket) => ticket.spent(),
+        Err(Refusal::Blocked) => return Err(super::pairing::ip_blocked()),
+        Err(Refusal::Wait(retry_after_s)) => {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "too many sign-in requests for this account; try again in {}",
+                    guard::wait_words(retry_after_s)
+                ),
+            )
+            .retry_after(retry_after_s))
+        }
+    }
 
     let now = shared.now();
     let number = random_number()?;
     let poll_token = random_token()?;
+    let action = if start.new_device.is_some() {
+        Action::PairDevice
+    } else {
+        Action::SignIn
+    };
+    let clean = |s: &str, n| countersign_core::approve::protocol::clean_display(s, n);
     let request = NewRequest {
         id: random_id()?,
         account: account.to_owned(),
         nonce: random_bytes::<32>()?.to_vec(),
         number,
-        choices: choices_with(number)?,
         context: SignInContext {
-            service: shared.name.clone(),
-            client_ip,
-            user_agent,
+            action,
+            service: clean(&shared.name, 64),
+            client_ip: clean(&start.ip, 64),
+            user_agent: clean(&start.client, 128),
             location: String::new(),
             created_at: now,
             expires_at: now + shared.request_ttl_s,
         },
         poll_token_hash: sha256(poll_token.as_bytes()),
-    };
-    let limits = StartLimits {
-        max_in_window: shared.limits.requests_per_window,
-        window_s: shared.limits.request_window_s,
+        flow_hash: start.flow_hash,
+        new_device: start.new_device,
     };
     let request_id = request.id.clone();
     let expires_at = request.context.expires_at;
-    match shared.store.create_request(request, limits).await? {
+    match shared.store.create_request(request).await? {
         StartOutcome::Created => {}
         StartOutcome::Paused { until } => {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "paused",
-                "sign-in requests for this account are paused after a reported request",
+                format!(
+                    "sign-in requests for this account are paused after a reported request; try again in {}",
+                    guard::wait_words(until - now)
+                ),
             )
             .retry_after(until - now))
-        }
-        StartOutcome::PendingExists => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "pending_exists",
-                "another sign-in request for this account is waiting for the phone",
-            ))
-        }
-        StartOutcome::RateLimited { retry_after_s } => {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many sign-in requests for this account; wait",
-            )
-            .retry_after(retry_after_s))
         }
         StartOutcome::UnknownAccount => return Err(invalid_credentials()),
     }
@@ -274,7 +330,11 @@ pub(crate) async fn session(
     let token = bearer(&headers).ok_or_else(|| ApiError::unauthorized("session token required"))?;
     let account = shared
         .store
-        .session(sha256(token.as_bytes()), shared.now())
+        .session(
+            sha256(token.as_bytes()),
+            shared.now(),
+            shared.limits.session_idle_s,
+        )
         .await?
         .filter(|s| s.scope == SessionScope::Full)
         .ok_or_else(|| ApiError::unauthorized("invalid or expired session"))?

@@ -16,19 +16,39 @@
 //! - `DELETE /v1/sync/{space}`: deletes every entry and marks the space
 //!   deleted; every device gets 410 `sync_deleted` from then on and stops
 //!   syncing (keeping its local data).
+//!
+//! **Who may write.** Creating a space, writing entries and deleting need,
+//! besides the space's bearer token, a caller the server knows: a paired
+//! device signing the request (the device-authentication headers, as for
+//! `/v1/device/…`) or a full session (`countersign-session: <token>`). The
+//! space belongs to that account; another account's device gets 403.
+//! Per account: at most `sync_spaces_per_account` live spaces and
+//! `sync_bytes_per_account` bytes of ciphertext (413 `quota_exceeded`),
+//! 5 000 entries per space (413), and `sync_writes_per_window` writes per
+//! window (429 `rate_limited` with `Retry-After`). Reading needs only the
+//! space token (it is a key derived from the sync code).
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::Json;
+use countersign_core::approve::protocol::HEADER_DEVICE;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
-use super::extract::{bearer, ApiJson, ApiPath, ApiQuery};
+use super::extract::{bearer, parse_json, verify_device, ApiPath, ApiQuery};
 use crate::crypto::{digest_eq, is_id, sha256};
 use crate::state::Shared;
-use crate::store::{SpaceOutcome, SyncPut, SyncPutOutcome, SyncPutResult};
+use crate::store::{
+    QuotaKind, SessionScope, SpaceOutcome, SyncPut, SyncPutOutcome, SyncPutResult, SyncQuota,
+};
+use crate::twostep::guard::{self, Attempt, Attempter};
+
+/// Header carrying a session token for sync writes (the `Authorization`
+/// header carries the space's own token).
+pub(crate) const HEADER_SESSION: &str = "countersign-session";
 
 /// Most entries in one space (profiles are limited to 500 per vault; room
 /// for tombstones and several devices' worth of churn).
@@ -55,6 +75,86 @@ fn gone() -> ApiError {
         StatusCode::GONE,
         "sync_deleted",
         "this sync space was deleted from one of your devices; sync is off",
+    )
+}
+
+/// The account behind a sync write: a paired device's signature, or a
+/// full session; then one write is charged to its rate budget.
+async fn writer(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<String, ApiError> {
+    let account = if headers.contains_key(HEADER_DEVICE) {
+        let pq = uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+        verify_device(shared, method.as_str(), &pq, headers, body)
+            .await?
+            .account
+    } else if let Some(token) = headers.get(HEADER_SESSION).and_then(|v| v.to_str().ok()) {
+        shared
+            .store
+            .session(
+                sha256(token.trim().as_bytes()),
+                shared.now(),
+                shared.limits.session_idle_s,
+            )
+            .await?
+            .filter(|s| s.scope == SessionScope::Full)
+            .ok_or_else(|| ApiError::unauthorized("invalid or expired session"))?
+            .account
+    } else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "sign_in_required",
+            "sync writes need a device paired with this server (or a signed-in session)",
+        ));
+    };
+    let who = Attempter {
+        account: &account,
+        ip: "",
+        known_browser: None,
+    };
+    match guard::reserve(shared, Attempt::SyncWrite, &who).await? {
+        Ok(ticket) => ticket.spent(),
+        Err(r) => return Err(super::pairing::refused(r, "sync writes")),
+    }
+    Ok(account)
+}
+
+fn quota(shared: &Shared) -> SyncQuota {
+    SyncQuota {
+        spaces: shared.limits.sync_spaces_per_account,
+        entries: MAX_ENTRIES_PER_SPACE,
+        bytes: shared.limits.sync_bytes_per_account,
+    }
+}
+
+fn over_quota(shared: &Shared, kind: QuotaKind) -> ApiError {
+    let message = match kind {
+        QuotaKind::Spaces => format!(
+            "your account already has {} sync spaces; delete one from a device first",
+            shared.limits.sync_spaces_per_account
+        ),
+        QuotaKind::Entries => {
+            format!("this sync space holds the maximum of {MAX_ENTRIES_PER_SPACE} entries")
+        }
+        QuotaKind::Bytes => format!(
+            "your account's sync data would exceed {} MiB",
+            shared.limits.sync_bytes_per_account / (1024 * 1024)
+        ),
+    };
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded", message)
+}
+
+fn not_yours() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "this sync space belongs to another account",
     )
 }
 
@@ -89,8 +189,12 @@ pub(crate) struct SpaceCreated {
 pub(crate) async fn create(
     State(shared): State<Arc<Shared>>,
     ApiPath(space): ApiPath,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Result<(StatusCode, Json<SpaceCreated>), ApiError> {
+    let owner = writer(&shared, &method, &uri, &headers, &body).await?;
     if !is_id(&space) {
         return Err(ApiError::bad_request(
             "space id must be 32 lower-case hex digits",
@@ -104,7 +208,13 @@ pub(crate) async fn create(
     }
     let outcome = shared
         .store
-        .sync_create_space(space, sha256(token.as_bytes()), shared.now())
+        .sync_create_space(
+            space,
+            sha256(token.as_bytes()),
+            owner,
+            quota(&shared),
+            shared.now(),
+        )
         .await?;
     let created = match outcome {
         SpaceOutcome::Created => true,
@@ -113,10 +223,11 @@ pub(crate) async fn create(
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
-                "this sync space belongs to another key",
+                "this sync space belongs to another key or account",
             ))
         }
         SpaceOutcome::Deleted => return Err(gone()),
+        SpaceOutcome::QuotaExceeded => return Err(over_quota(&shared, QuotaKind::Spaces)),
     };
     if created {
         shared.log(format_args!("sync space created"));
@@ -229,10 +340,14 @@ pub(crate) struct PutAnswer {
 pub(crate) async fn put(
     State(shared): State<Arc<Shared>>,
     ApiPath(space): ApiPath,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<PutBody>,
+    raw: Bytes,
 ) -> Result<Json<PutAnswer>, ApiError> {
     authorise(&shared, &space, &headers).await?;
+    let owner = writer(&shared, &method, &uri, &headers, &raw).await?;
+    let body: PutBody = parse_json(&raw)?;
     if body.entries.is_empty() || body.entries.len() > MAX_BATCH {
         return Err(ApiError::bad_request(format!(
             "send 1 to {MAX_BATCH} entries per request"
@@ -266,17 +381,12 @@ pub(crate) async fn put(
     let ids: Vec<String> = puts.iter().map(|p| p.entry_id.clone()).collect();
     let outcome = shared
         .store
-        .sync_put_entries(space, puts, MAX_ENTRIES_PER_SPACE, shared.now())
+        .sync_put_entries(space, owner, puts, quota(&shared), shared.now())
         .await?;
     let results = match outcome {
         SyncPutOutcome::Gone => return Err(gone()),
-        SyncPutOutcome::Full => {
-            return Err(ApiError::new(
-                StatusCode::INSUFFICIENT_STORAGE,
-                "sync_full",
-                "this sync space holds the maximum number of entries",
-            ))
-        }
+        SyncPutOutcome::Forbidden => return Err(not_yours()),
+        SyncPutOutcome::QuotaExceeded(kind) => return Err(over_quota(&shared, kind)),
         SyncPutOutcome::Done(r) => r,
     };
     Ok(Json(PutAnswer {
@@ -306,9 +416,21 @@ pub(crate) async fn put(
 pub(crate) async fn delete(
     State(shared): State<Arc<Shared>>,
     ApiPath(space): ApiPath,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Json<super::Ack>, ApiError> {
     authorise(&shared, &space, &headers).await?;
+    let account = writer(&shared, &method, &uri, &headers, &body).await?;
+    let stored = shared.store.sync_space(space.clone()).await?;
+    if stored
+        .as_ref()
+        .and_then(|s| s.owner.as_deref())
+        .is_some_and(|o| o != account)
+    {
+        return Err(not_yours());
+    }
     shared.store.sync_delete_space(space, shared.now()).await?;
     shared.log(format_args!("sync space deleted"));
     Ok(Json(super::Ack {

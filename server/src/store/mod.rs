@@ -36,10 +36,30 @@ pub use retention::{PruneBefore, Pruned, Retention};
 pub use schema::SCHEMA_VERSION;
 pub use security::{
     EmailCodeOutcome, EmailTokenKind, IpBlock, IpBlockPolicy, LoginFlow, NewEmailToken, OtpSecret,
-    SecondStep, SessionRecord, SessionScope, SpaceOutcome, SyncBlob, SyncPut, SyncPutOutcome,
-    SyncPutResult, SyncSpace, UserFlags, UserListing,
+    QuotaKind, SecondStep, SessionRecord, SessionScope, SpaceOutcome, SyncBlob, SyncPut,
+    SyncPutOutcome, SyncPutResult, SyncQuota, SyncSpace, UserFlags, UserListing,
 };
 pub use sqlite::SqliteStore;
+
+/// A session's last use is written at most this often (seconds).
+pub(crate) const SESSION_TOUCH_S: i64 = 60;
+
+/// The `kind` column of a request for an action.
+pub(crate) fn kind_of_action(action: countersign_core::approve::protocol::Action) -> &'static str {
+    match action {
+        countersign_core::approve::protocol::Action::SignIn => "sign_in",
+        countersign_core::approve::protocol::Action::PairDevice => "pair",
+    }
+}
+
+/// The action of a request's `kind` column.
+pub(crate) fn action_of_kind(kind: &str) -> Option<countersign_core::approve::protocol::Action> {
+    match kind {
+        "sign_in" => Some(countersign_core::approve::protocol::Action::SignIn),
+        "pair" => Some(countersign_core::approve::protocol::Action::PairDevice),
+        _ => None,
+    }
+}
 
 /// What a [`Store`] method returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -173,6 +193,11 @@ pub struct DeviceRecord {
     pub created_at: i64,
     /// Revocation time (admin revoke or unpair from the app).
     pub revoked_at: Option<i64>,
+    /// How it was paired: `invitation` (QR from a verified session or an
+    /// admin), `approval` (password, approved on another phone), `otp`
+    /// (password and an authenticator code) or `password` (password alone:
+    /// the account had no second step yet).
+    pub paired_via: String,
 }
 
 /// How a pairing proves it may join an account.
@@ -183,15 +208,26 @@ pub enum PairCredential {
         /// SHA-256 of the token.
         hash: [u8; 32],
     },
-    /// The password was already verified for this account.
+    /// The password (and, if the account has one, the second step other
+    /// than approval) was already verified for this account. `via` is what
+    /// was checked (`otp` or `password`), recorded with the device.
     Password {
         /// The account.
         account: String,
+        /// What was checked besides the password.
+        via: &'static str,
+    },
+    /// A pairing request approved on one of the account's phones; consumed
+    /// by the pairing (the device waiting in it is the one added).
+    Approval {
+        /// The `kind = pair` request.
+        request_id: String,
     },
 }
 
-/// A device to add.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A device to add (kept as JSON in a pairing request while it waits for
+/// approval).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct NewDevice {
     /// Random id.
     pub id: String,
@@ -222,6 +258,8 @@ pub enum PairOutcome {
     /// The account already has the maximum of active devices (nothing changed,
     /// the token stays usable).
     LimitReached,
+    /// The approval was not given, or was already used.
+    NotApproved,
 }
 
 /// A device's push destination.
@@ -244,14 +282,17 @@ pub struct RequestRecord {
     pub account: String,
     /// 32 random bytes the device signs over.
     pub nonce: Vec<u8>,
-    /// The number shown on the login screen.
+    /// The number shown on the login screen (typed on the phone).
     pub number: u8,
-    /// The numbers offered on the phone (stable across fetches).
-    pub choices: Vec<u8>,
-    /// What the phone shows (and signs the hash of).
+    /// What the phone shows (and signs the hash of); `context.action` says
+    /// whether it is a sign-in or the pairing of a new device.
     pub context: SignInContext,
     /// Stored state (`Pending`, `Approved`, `Denied` or `Reported`).
     pub state: RequestState,
+    /// Wrong numbers typed on a phone so far.
+    pub wrong_numbers: u32,
+    /// For a pairing request: the device to add once approved.
+    pub new_device: Option<NewDevice>,
     /// Device that answered.
     pub answered_by: Option<String>,
     /// When it was answered.
@@ -284,42 +325,50 @@ pub struct NewRequest {
     pub nonce: Vec<u8>,
     /// Number to match.
     pub number: u8,
-    /// Choices offered (include `number`).
-    pub choices: Vec<u8>,
     /// Context (its `created_at` is "now").
     pub context: SignInContext,
     /// SHA-256 of the poll token.
     pub poll_token_hash: [u8; 32],
+    /// The browser login flow that started it (its earlier pending request
+    /// is replaced), if any.
+    pub flow_hash: Option<[u8; 32]>,
+    /// For a pairing request: the device to add once approved.
+    pub new_device: Option<NewDevice>,
 }
 
-/// Push-bombing limits checked atomically with the insert.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StartLimits {
-    /// Requests allowed per window.
-    pub max_in_window: u32,
-    /// Window length, seconds.
-    pub window_s: i64,
-}
-
-/// Result of [`Store::create_request`].
+/// Result of [`Store::create_request`]. (The push-bombing limits are
+/// attempt budgets reserved before, see `twostep::guard`.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StartOutcome {
-    /// Stored.
+    /// Stored (and the flow's earlier pending request, if any, expired).
     Created,
     /// The account is paused after a report until `until`.
     Paused {
         /// End of the pause.
         until: i64,
     },
-    /// Another request for the account is still pending.
-    PendingExists,
-    /// Too many requests in the window; retry after this many seconds.
-    RateLimited {
-        /// Seconds until one more is allowed.
-        retry_after_s: i64,
-    },
     /// The account does not exist.
     UnknownAccount,
+}
+
+/// What an answer does to a pending request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnswerChange {
+    /// Approved with the right number.
+    Approve,
+    /// Denied.
+    Deny,
+    /// Reported: denied, and the account paused until `pause_until`.
+    Report {
+        /// End of the pause.
+        pause_until: i64,
+    },
+    /// Approve with a wrong number: counted; the `max`-th wrong number
+    /// denies the request.
+    WrongNumber {
+        /// Wrong numbers that deny the request.
+        max: u32,
+    },
 }
 
 /// The single state change of an answer.
@@ -329,12 +378,10 @@ pub struct AnswerUpdate {
     pub request_id: String,
     /// Answering device.
     pub device_id: String,
-    /// `Approved`, `Denied` or `Reported`.
-    pub new_state: RequestState,
+    /// What to do.
+    pub change: AnswerChange,
     /// Now.
     pub now: i64,
-    /// Pause new requests for the account until then (reports).
-    pub pause_until: Option<i64>,
     /// Event to record in the same transaction.
     pub event: Option<NewEvent>,
 }
@@ -342,8 +389,17 @@ pub struct AnswerUpdate {
 /// Result of [`Store::answer_request`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AnswerOutcome {
-    /// The request moved from pending to the new state.
-    Updated,
+    /// The request left pending for `state`.
+    Updated {
+        /// `Approved`, `Denied` or `Reported`.
+        state: RequestState,
+    },
+    /// A wrong number was counted; the request stays pending with this many
+    /// tries left.
+    WrongNumber {
+        /// Tries left (≥ 1).
+        tries_left: u32,
+    },
     /// It was already approved, denied or reported.
     AlreadyAnswered,
     /// It expired before the answer arrived.
@@ -365,6 +421,52 @@ pub struct NewSession {
     pub expires_at: i64,
     /// What it may do.
     pub scope: SessionScope,
+    /// When the account's full sign-in (password and second step) was
+    /// last checked for it: now for a full sign-in, 0 when it was not
+    /// (setup sessions, emergency-code sign-ins). Recent re-authentication
+    /// ("sudo mode") looks at it.
+    pub verified_at: i64,
+}
+
+/// A notice for an account's phones (not a request: shown, not answered).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewNotice {
+    /// Account.
+    pub account: String,
+    /// When.
+    pub time: i64,
+    /// What (`device_paired`, `email_changed`, `two_step_changed`, …).
+    pub kind: &'static str,
+    /// The sentence the phone shows.
+    pub text: String,
+    /// The device it is about (not told about itself).
+    pub device_id: Option<String>,
+}
+
+/// A stored notice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoticeRecord {
+    /// Increasing id.
+    pub id: i64,
+    /// When.
+    pub time: i64,
+    /// What.
+    pub kind: String,
+    /// The sentence.
+    pub text: String,
+}
+
+/// A hashed admin API token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminTokenRecord {
+    /// Its name (who or what uses it).
+    pub name: String,
+    /// Made at.
+    pub created_at: i64,
+    /// Last used at.
+    pub last_used_at: Option<i64>,
+    /// Revoked at.
+    pub revoked_at: Option<i64>,
 }
 
 /// An admin-visible event to record.
@@ -403,20 +505,39 @@ pub struct Event {
     pub detail: String,
 }
 
-/// The failure key of an address: every failed sign-in step from it is
-/// recorded under it ([`Store::record_failure`]), and the IP auto-block and
-/// the per-address password limit count them.
+/// The attempt key of an address: every guess from it (password, code,
+/// typed number) is reserved under it, and the IP auto-block counts them.
 pub(crate) fn ip_failure_key(ip: &str) -> String {
     format!("ip:{ip}")
 }
 
-/// Failures under one key within a window.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FailureWindow {
-    /// How many.
-    pub count: u32,
-    /// When the oldest of them happened (`None` when there are none).
-    pub oldest: Option<i64>,
+/// One limit an attempt is charged to: at most `limit` attempts under
+/// `key` within the last `window_s` seconds. Which budgets an attempt is
+/// charged to is policy (`twostep::guard`); the store only counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// What is counted (`pw:alice`, `ip:192.0.2.7`, …).
+    pub key: String,
+    /// Attempts allowed in the window.
+    pub limit: u32,
+    /// The window, seconds.
+    pub window_s: i64,
+}
+
+/// Result of [`Store::reserve_attempts`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reservation {
+    /// One attempt was recorded under every budget's key (ids of the
+    /// records, for [`Store::release_attempts`]).
+    Granted(Vec<i64>),
+    /// Budget `index` is spent: nothing was recorded. One more attempt is
+    /// allowed in `retry_after_s` seconds.
+    Refused {
+        /// Which budget (index into the list given).
+        index: usize,
+        /// Seconds until the oldest counted attempt leaves the window (≥ 1).
+        retry_after_s: i64,
+    },
 }
 
 /// Storage for the server. Every method is one transaction.
@@ -432,8 +553,12 @@ pub trait Store: Send + Sync + 'static {
     /// Adds a user; `false` if the name is taken. Records `user_created`.
     fn create_user(&self, user: UserRecord) -> StoreFuture<'_, bool>;
 
-    /// Looks a user up.
+    /// Looks a user up by its stored name.
     fn user(&self, username: String) -> StoreFuture<'_, Option<UserRecord>>;
+
+    /// Looks a user up by what someone typed, normalised
+    /// ([`crate::accounts::name_key`]): "Alice" and "ALICE" are one account.
+    fn find_user(&self, name_key: String) -> StoreFuture<'_, Option<UserRecord>>;
 
     /// Stores a pairing invitation token digest; `false` if no such user.
     fn add_pair_token(
@@ -444,8 +569,9 @@ pub trait Store: Send + Sync + 'static {
         expires_at: i64,
     ) -> StoreFuture<'_, bool>;
 
-    /// Pairs a device: checks the credential (consuming a token), the device
-    /// limit, inserts the device and records `device_paired`, atomically.
+    /// Pairs a device: checks the credential (consuming a token or an
+    /// approval), the device limit, inserts the device and records
+    /// `device_paired`, atomically.
     fn pair_device(
         &self,
         credential: PairCredential,
@@ -474,13 +600,10 @@ pub trait Store: Send + Sync + 'static {
     /// Push destinations of an account's active devices.
     fn push_targets(&self, account: String) -> StoreFuture<'_, Vec<PushTarget>>;
 
-    /// Creates a request unless the account is paused, has a pending
-    /// request, or exceeded the window limit (checked in that order).
-    fn create_request(
-        &self,
-        request: NewRequest,
-        limits: StartLimits,
-    ) -> StoreFuture<'_, StartOutcome>;
+    /// Creates a request unless the account is paused; a pending request
+    /// of the same login flow is expired in the same transaction (a new
+    /// request from a flow replaces its old one).
+    fn create_request(&self, request: NewRequest) -> StoreFuture<'_, StartOutcome>;
 
     /// Looks a request up.
     fn request(&self, id: String) -> StoreFuture<'_, Option<RequestRecord>>;
@@ -498,8 +621,72 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a session (password-only sign-in, OTP, email code, setup).
     fn create_session(&self, session: NewSession) -> StoreFuture<'_, ()>;
 
-    /// A valid, unexpired session.
-    fn session(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<SessionRecord>>;
+    /// A valid session: not expired and used within the last `idle_s`
+    /// seconds. Using it counts as activity (recorded at most once a
+    /// minute).
+    fn session(
+        &self,
+        token_hash: [u8; 32],
+        now: i64,
+        idle_s: i64,
+    ) -> StoreFuture<'_, Option<SessionRecord>>;
+
+    /// Records that the session's full sign-in was checked again now
+    /// (re-authentication); `false` if no such session.
+    fn mark_session_verified(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, bool>;
+
+    // --- known browsers (device cookies) ---
+
+    /// Records that the browser with this id (its SHA-256) completed a full
+    /// sign-in to `account` (first time: remembered; later: seen again).
+    fn remember_browser(
+        &self,
+        id_hash: [u8; 32],
+        account: String,
+        now: i64,
+        label: String,
+    ) -> StoreFuture<'_, ()>;
+
+    /// Whether that browser is known (and not revoked) for `account`.
+    fn browser_known(&self, id_hash: [u8; 32], account: String) -> StoreFuture<'_, bool>;
+
+    // --- notices for phones ---
+
+    /// Stores a notice; returns its id.
+    fn add_notice(&self, notice: NewNotice) -> StoreFuture<'_, i64>;
+
+    /// Notices of `account` with an id above `after`, made at or after
+    /// `since` (the device's pairing time), not about `device_id`; oldest
+    /// first, at most `limit`.
+    fn notices(
+        &self,
+        account: String,
+        after: i64,
+        since: i64,
+        device_id: String,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<NoticeRecord>>;
+
+    // --- admin API tokens ---
+
+    /// Stores a new admin token's digest under `name`; `false` if the name
+    /// is taken (revoked names stay taken).
+    fn add_admin_token(
+        &self,
+        name: String,
+        token_hash: [u8; 32],
+        now: i64,
+    ) -> StoreFuture<'_, bool>;
+
+    /// The name of the unrevoked admin token with this digest (recording
+    /// its use).
+    fn admin_token(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<String>>;
+
+    /// Revokes the admin token `name`; `false` if unknown or already revoked.
+    fn revoke_admin_token(&self, name: String, now: i64) -> StoreFuture<'_, bool>;
+
+    /// Every admin token (revoked ones too), by name.
+    fn admin_tokens(&self) -> StoreFuture<'_, Vec<AdminTokenRecord>>;
 
     /// Ends one session (sign out).
     fn delete_session(&self, token_hash: [u8; 32]) -> StoreFuture<'_, ()>;
@@ -568,14 +755,12 @@ pub trait Store: Send + Sync + 'static {
     /// verified if it is still the account's address. Returns the account.
     fn verify_email(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<String>>;
 
-    /// Stores an emergency code for an account with a verified address,
-    /// unless `max_per_window` codes were created in the last `window_s`.
+    /// Stores an emergency code for an account whose verified address is
+    /// `code.email` (the send limit is an attempt budget reserved before).
     fn create_email_code(
         &self,
         account: String,
         code: NewEmailToken,
-        max_per_window: u32,
-        window_s: i64,
     ) -> StoreFuture<'_, EmailCodeOutcome>;
 
     /// Consumes an unexpired, unused emergency code of the account.
@@ -586,21 +771,25 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> StoreFuture<'_, bool>;
 
-    // --- failed sign-ins and IP blocks ---
+    // --- attempts (guesses, sends) and IP blocks ---
 
-    /// Records a failed sign-in from `ip` (and under `key`, e.g.
-    /// `otp:alice`, if given) and blocks the address when the policy says
-    /// so. Returns whether the address is now blocked.
-    fn record_failure(
-        &self,
-        ip: String,
-        key: Option<String>,
-        now: i64,
-        policy: IpBlockPolicy,
-    ) -> StoreFuture<'_, bool>;
+    /// Reserves one attempt under every budget, atomically with respect to
+    /// every other caller on any node: either each budget had room and one
+    /// attempt is now recorded under each key (a key shared by several
+    /// budgets is recorded once), or nothing is recorded and the first
+    /// spent budget is named. A caller reserves *before* it checks a guess,
+    /// so a burst of N concurrent guesses checks at most the limit.
+    fn reserve_attempts(&self, budgets: Vec<Budget>, now: i64) -> StoreFuture<'_, Reservation>;
 
-    /// Failures recorded under `key` after `since`.
-    fn failures_since(&self, key: String, since: i64) -> StoreFuture<'_, FailureWindow>;
+    /// Removes reserved attempts (the guess was right, so it is not a
+    /// failure). Unknown ids are ignored.
+    fn release_attempts(&self, ids: Vec<i64>) -> StoreFuture<'_, ()>;
+
+    /// Blocks `ip` (recording `ip_blocked`) if the attempts under its key
+    /// within the policy's window reached the policy's count; returns
+    /// whether the address is blocked now.
+    fn block_ip_if_due(&self, ip: String, now: i64, policy: IpBlockPolicy)
+        -> StoreFuture<'_, bool>;
 
     /// The block on `ip`, if one is in force.
     fn ip_block(&self, ip: String, now: i64) -> StoreFuture<'_, Option<IpBlock>>;
@@ -608,7 +797,7 @@ pub trait Store: Send + Sync + 'static {
     /// Blocks in force, newest first.
     fn ip_blocks(&self, now: i64) -> StoreFuture<'_, Vec<IpBlock>>;
 
-    /// Lifts a block and forgets the address's failures; `false` if it was
+    /// Lifts a block and forgets the address's attempts; `false` if it was
     /// not blocked.
     fn unblock_ip(&self, ip: String) -> StoreFuture<'_, bool>;
 
@@ -632,13 +821,21 @@ pub trait Store: Send + Sync + 'static {
     /// Ends a flow.
     fn delete_flow(&self, token_hash: [u8; 32]) -> StoreFuture<'_, ()>;
 
+    /// Ends an unexpired flow and returns it, atomically: of two requests
+    /// finishing one flow at once, one gets it (and signs in), the other
+    /// `None`.
+    fn consume_flow(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<LoginFlow>>;
+
     // --- sync: opaque encrypted blobs per space ---
 
-    /// Creates a sync space (see [`SpaceOutcome`]).
+    /// Creates a sync space owned by `owner`, unless the owner has
+    /// `quota.spaces` live spaces (see [`SpaceOutcome`]).
     fn sync_create_space(
         &self,
         space_id: String,
         auth_hash: [u8; 32],
+        owner: String,
+        quota: SyncQuota,
         now: i64,
     ) -> StoreFuture<'_, SpaceOutcome>;
 
@@ -653,14 +850,18 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreFuture<'_, Vec<SyncBlob>>;
 
-    /// Conditional writes in one transaction: each entry is written only if
-    /// its stored revision still equals its `base_rev` (0: absent), getting
-    /// the space's next revision; otherwise its current version is returned.
+    /// Conditional writes in one transaction by `owner`'s device: each
+    /// entry is written only if its stored revision still equals its
+    /// `base_rev` (0: absent), getting the space's next revision; otherwise
+    /// its current version is returned. A space without an owner is
+    /// claimed; another account's space is refused; the entry and byte
+    /// quotas are checked with the owner's spaces locked.
     fn sync_put_entries(
         &self,
         space_id: String,
+        owner: String,
         puts: Vec<SyncPut>,
-        max_entries: u32,
+        quota: SyncQuota,
         now: i64,
     ) -> StoreFuture<'_, SyncPutOutcome>;
 

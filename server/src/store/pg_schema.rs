@@ -158,10 +158,74 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX sync_entries_by_rev ON sync_entries(space_id, rev);
     ",
-    // 4: indexes for pruning old requests and events (store/retention.rs).
+    // 3: indexes for pruning old requests and events (store/retention.rs).
     "
     CREATE INDEX requests_by_expiry ON requests(expires_at);
     CREATE INDEX events_by_time ON events(time);
+    ",
+    // 4: the security review (the SQLite schema version 5).
+    "
+    CREATE TABLE attempts (
+        id   BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        key  TEXT NOT NULL,
+        time BIGINT NOT NULL
+    );
+    CREATE INDEX attempts_by_key ON attempts(key, time);
+    INSERT INTO attempts (key, time) SELECT key, time FROM failures;
+    DROP TABLE failures;
+
+    CREATE TABLE browsers (
+        id_hash      BYTEA NOT NULL,
+        account      TEXT NOT NULL REFERENCES users(username),
+        created_at   BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL,
+        label        TEXT NOT NULL DEFAULT '',
+        revoked_at   BIGINT,
+        PRIMARY KEY (id_hash, account)
+    );
+    CREATE INDEX browsers_by_account ON browsers(account);
+
+    ALTER TABLE sessions ADD COLUMN last_seen_at BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN verified_at BIGINT NOT NULL DEFAULT 0;
+    UPDATE sessions SET last_seen_at = created_at;
+
+    ALTER TABLE requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'sign_in'
+        CHECK (kind IN ('sign_in', 'pair'));
+    ALTER TABLE requests ADD COLUMN wrong_numbers BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN flow_hash BYTEA;
+    ALTER TABLE requests ADD COLUMN new_device TEXT;
+    CREATE INDEX requests_by_flow ON requests(flow_hash);
+
+    ALTER TABLE devices ADD COLUMN paired_via TEXT NOT NULL DEFAULT 'invitation';
+    ALTER TABLE login_flows ADD COLUMN reauth_of BYTEA;
+    ALTER TABLE login_flows ADD COLUMN next TEXT;
+
+    CREATE TABLE notices (
+        id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account   TEXT NOT NULL REFERENCES users(username),
+        time      BIGINT NOT NULL,
+        kind      TEXT NOT NULL,
+        text      TEXT NOT NULL,
+        device_id TEXT
+    );
+    CREATE INDEX notices_by_account ON notices(account, id);
+
+    ALTER TABLE sync_spaces ADD COLUMN owner TEXT;
+    ALTER TABLE sync_spaces ADD COLUMN bytes BIGINT NOT NULL DEFAULT 0;
+    UPDATE sync_spaces SET bytes = COALESCE(
+        (SELECT SUM(length(blob)) FROM sync_entries e WHERE e.space_id = sync_spaces.space_id), 0);
+    CREATE INDEX sync_spaces_by_owner ON sync_spaces(owner);
+
+    CREATE TABLE admin_tokens (
+        name         TEXT PRIMARY KEY,
+        token_hash   BYTEA NOT NULL UNIQUE,
+        created_at   BIGINT NOT NULL,
+        last_used_at BIGINT,
+        revoked_at   BIGINT
+    );
+
+    ALTER TABLE users ADD COLUMN name_key TEXT;
+    CREATE UNIQUE INDEX users_by_name_key ON users(name_key);
     ",
 ];
 

@@ -17,8 +17,10 @@
 //!   [`Store::pair_device`] (device limit), [`Store::create_email_code`]
 //!   (mail limit). `NO KEY UPDATE` serialises those actions per account
 //!   without blocking unrelated inserts that only reference the user;
-//! - failed sign-ins take a transaction advisory lock per address, so the
-//!   block is made (and its event recorded) once;
+//! - attempt reservations (every guess, before it is checked) take a
+//!   transaction advisory lock per counted key, so a count and the insert
+//!   that depends on it are one step across nodes, and an address's block
+//!   is made (and its event recorded) once;
 //! - inserts of unique things use `ON CONFLICT`.
 //!
 //! Connections come from a `deadpool-postgres` pool. There is no TLS to the
@@ -34,15 +36,15 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 use super::pg_schema::migrate;
-use super::FailureWindow;
 use super::{
-    AnswerOutcome, AnswerUpdate, DeviceRecord, EmailCodeOutcome, EmailTokenKind, Event, IpBlock,
-    IpBlockPolicy, LoginFlow, NewDevice, NewEmailToken, NewEvent, NewRequest, NewSession,
-    OtpSecret, PairCredential, PairOutcome, PruneBefore, Pruned, PushTarget, RequestRecord,
-    SecondStep, SessionRecord, SessionScope, SpaceOutcome, StartLimits, StartOutcome, Store,
-    StoreError, StoreFuture, SyncBlob, SyncPut, SyncPutOutcome, SyncPutResult, SyncSpace,
-    UserFlags, UserListing, UserRecord,
+    AdminTokenRecord, AnswerChange, AnswerOutcome, AnswerUpdate, DeviceRecord, EmailCodeOutcome,
+    EmailTokenKind, Event, IpBlock, IpBlockPolicy, LoginFlow, NewDevice, NewEmailToken, NewEvent,
+    NewNotice, NewRequest, NewSession, NoticeRecord, OtpSecret, PairCredential, PairOutcome,
+    PruneBefore, Pruned, PushTarget, QuotaKind, RequestRecord, SecondStep, SessionRecord,
+    SessionScope, SpaceOutcome, StartOutcome, Store, StoreError, StoreFuture, SyncBlob, SyncPut,
+    SyncPutOutcome, SyncPutResult, SyncQuota, SyncSpace, UserFlags, UserListing, UserRecord,
 };
+use super::{Budget, Reservation};
 use crate::accounts::SignInMethod;
 use crate::crypto::random_id;
 
@@ -52,8 +54,12 @@ const POOL_SIZE: usize = 16;
 const POOL_WAIT: Duration = Duration::from_secs(30);
 /// TCP connect timeout when the URL sets none.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Advisory-lock namespace for per-address failure counting.
-const FAILURE_LOCK_CLASS: i32 = 0x6373_6970; // "csip"
+/// Advisory lock held while filling in name keys at start ("cs-keys").
+const BACKFILL_LOCK: i64 = 0x0063_732d_6b65_7973;
+/// Advisory-lock namespace for sync writes (per owner: quotas).
+const SYNC_OWNER_LOCK_CLASS: i32 = 0x6373_7379; // "csys"
+/// Advisory-lock namespace for attempt reservations (per key).
+const ATTEMPT_LOCK_CLASS: i32 = 0x6373_6970; // "csip"
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
@@ -103,7 +109,9 @@ impl PgStore {
         let new_id = random_id().map_err(|_| StoreError::Random)?;
         let server_id = {
             let mut client = pool.get().await?;
-            migrate(&mut client, &new_id).await?
+            let id = migrate(&mut client, &new_id).await?;
+            backfill_name_keys(&mut client).await?;
+            id
         };
         Ok(Self {
             pool,
@@ -138,6 +146,33 @@ impl PgStore {
     async fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, StoreError> {
         Ok(self.client().await?.query_opt(sql, params).await?)
     }
+}
+
+/// Gives users stored before names were normalised their `name_key` (as
+/// the SQLite store does; a clash keeps the first by name).
+async fn backfill_name_keys(client: &mut deadpool_postgres::Client) -> Result<(), StoreError> {
+    let tx = client.transaction().await?;
+    // Nodes starting together take turns.
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&BACKFILL_LOCK])
+        .await?;
+    let rows = tx
+        .query(
+            "SELECT username FROM users WHERE name_key IS NULL ORDER BY username COLLATE \"C\"",
+            &[],
+        )
+        .await?;
+    for r in rows {
+        let name: String = r.try_get(0)?;
+        let key = crate::accounts::name_key(&name);
+        tx.execute(
+            "UPDATE users SET name_key = $1 WHERE username = $2
+             AND NOT EXISTS (SELECT 1 FROM users WHERE name_key = $1)",
+            &[&key, &name],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 const USER_COLUMNS: &str = "username, password_hash, method, created_at, paused_until, \
@@ -187,7 +222,7 @@ fn count(n: i64) -> u32 {
 }
 
 const DEVICE_COLUMNS: &str =
-    "id, account, public_key, name, platform, push_token, created_at, revoked_at";
+    "id, account, public_key, name, platform, push_token, created_at, revoked_at, paired_via";
 
 fn device_from_row(r: &Row) -> Result<DeviceRecord, StoreError> {
     Ok(DeviceRecord {
@@ -199,23 +234,31 @@ fn device_from_row(r: &Row) -> Result<DeviceRecord, StoreError> {
         push_token: r.try_get(5)?,
         created_at: r.try_get(6)?,
         revoked_at: r.try_get(7)?,
+        paired_via: r.try_get(8)?,
     })
 }
 
 const REQUEST_COLUMNS: &str =
-    "id, account, nonce, number, choices, service, client_ip, user_agent, location, \
-     created_at, expires_at, state, answered_by, answered_at, poll_token_hash, session_issued";
+    "id, account, nonce, number, kind, service, client_ip, user_agent, location, \
+     created_at, expires_at, state, answered_by, answered_at, poll_token_hash, session_issued, \
+     wrong_numbers, new_device";
 
 fn request_from_row(r: &Row) -> Result<RequestRecord, StoreError> {
     let number: i64 = r.try_get(3)?;
+    let kind: String = r.try_get(4)?;
     let state: String = r.try_get(11)?;
+    let new_device: Option<String> = r.try_get(17)?;
     Ok(RequestRecord {
         id: r.try_get(0)?,
         account: r.try_get(1)?,
         nonce: r.try_get(2)?,
         number: u8::try_from(number).map_err(|_| StoreError::Corrupt("number out of range"))?,
-        choices: r.try_get(4)?,
+        wrong_numbers: count(r.try_get(16)?),
+        new_device: new_device
+            .map(|j| serde_json::from_str(&j).map_err(|_| StoreError::Corrupt("pending device")))
+            .transpose()?,
         context: SignInContext {
+            action: super::action_of_kind(&kind).ok_or(StoreError::Corrupt("unknown kind"))?,
             service: r.try_get(5)?,
             client_ip: r.try_get(6)?,
             user_agent: r.try_get(7)?,
@@ -259,18 +302,34 @@ async fn insert_event(c: &impl GenericClientExt, e: &NewEvent) -> Result<(), Sto
 
 async fn insert_session(c: &impl GenericClientExt, s: &NewSession) -> Result<(), StoreError> {
     c.exec(
-        "INSERT INTO sessions (token_hash, account, created_at, expires_at, scope)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO sessions (token_hash, account, created_at, expires_at, scope, last_seen_at, verified_at)
+         VALUES ($1, $2, $3, $4, $5, $3, $6)",
         &[
             &&s.token_hash[..],
             &s.account,
             &s.created_at,
             &s.expires_at,
             &s.scope.as_str(),
+            &s.verified_at,
         ],
     )
     .await?;
     Ok(())
+}
+
+fn flow_from_row(r: &Row) -> Result<LoginFlow, StoreError> {
+    Ok(LoginFlow {
+        token_hash: digest_from(r.try_get(0)?)?,
+        account: r.try_get(1)?,
+        created_at: r.try_get(2)?,
+        expires_at: r.try_get(3)?,
+        request_id: r.try_get(4)?,
+        reauth_of: r
+            .try_get::<_, Option<Vec<u8>>>(5)?
+            .map(digest_from)
+            .transpose()?,
+        next: r.try_get(6)?,
+    })
 }
 
 async fn insert_email_token(
@@ -326,9 +385,9 @@ impl Store for PgStore {
             let n = tx
                 .execute(
                     "INSERT INTO users (username, password_hash, method, created_at, paused_until,
-                         second_step, is_admin, groups, enforce_2sv, email, email_verified)
-                     VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10)
-                     ON CONFLICT (username) DO NOTHING",
+                         second_step, is_admin, groups, enforce_2sv, email, email_verified, name_key)
+                     VALUES ($1, $2, $3, $4, 0, $5, $6, $7, $8, $9, $10, $11)
+                     ON CONFLICT DO NOTHING",
                     &[
                         &user.username,
                         &user.password_hash,
@@ -340,6 +399,7 @@ impl Store for PgStore {
                         &user.enforce_2sv,
                         &user.email,
                         &user.email_verified,
+                        &crate::accounts::name_key(&user.username),
                     ],
                 )
                 .await?;
@@ -366,6 +426,16 @@ impl Store for PgStore {
         Box::pin(async move {
             let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
             self.query_opt(&sql, &[&username])
+                .await?
+                .map(|r| user_from_row(&r))
+                .transpose()
+        })
+    }
+
+    fn find_user(&self, name_key: String) -> StoreFuture<'_, Option<UserRecord>> {
+        Box::pin(async move {
+            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE name_key = $1");
+            self.query_opt(&sql, &[&name_key])
                 .await?
                 .map(|r| user_from_row(&r))
                 .transpose()
@@ -416,7 +486,7 @@ impl Store for PgStore {
         Box::pin(async move {
             let mut c = self.client().await?;
             let tx = c.transaction().await?;
-            // Lock order: the token row, then the user row.
+            // Lock order: the token (or approval request) row, then the user row.
             let account = match &credential {
                 PairCredential::Token { hash } => {
                     let found = tx
@@ -432,7 +502,20 @@ impl Store for PgStore {
                         None => return Ok(PairOutcome::InvalidToken),
                     }
                 }
-                PairCredential::Password { account } => account.clone(),
+                PairCredential::Password { account, .. } => account.clone(),
+                PairCredential::Approval { request_id } => {
+                    let found = tx
+                        .query_opt(
+                            "SELECT account FROM requests WHERE id = $1 AND kind = 'pair'
+                             AND state = 'approved' AND NOT session_issued FOR UPDATE",
+                            &[request_id],
+                        )
+                        .await?;
+                    match found {
+                        Some(r) => r.try_get::<_, String>(0)?,
+                        None => return Ok(PairOutcome::NotApproved),
+                    }
+                }
             };
             let exists = tx
                 .query_opt(
@@ -454,21 +537,38 @@ impl Store for PgStore {
             if active >= i64::from(max_devices) {
                 return Ok(PairOutcome::LimitReached);
             }
-            if let PairCredential::Token { hash } = &credential {
-                let n = tx
-                    .execute(
-                        "UPDATE pair_tokens SET used_at = $1, device_id = $2
-                         WHERE token_hash = $3 AND used_at IS NULL",
-                        &[&now, &device.id, &&hash[..]],
-                    )
-                    .await?;
-                if n != 1 {
-                    return Ok(PairOutcome::InvalidToken);
+            let via = match &credential {
+                PairCredential::Token { hash } => {
+                    let n = tx
+                        .execute(
+                            "UPDATE pair_tokens SET used_at = $1, device_id = $2
+                             WHERE token_hash = $3 AND used_at IS NULL",
+                            &[&now, &device.id, &&hash[..]],
+                        )
+                        .await?;
+                    if n != 1 {
+                        return Ok(PairOutcome::InvalidToken);
+                    }
+                    "invitation"
                 }
-            }
+                PairCredential::Approval { request_id } => {
+                    let n = tx
+                        .execute(
+                            "UPDATE requests SET session_issued = TRUE
+                             WHERE id = $1 AND state = 'approved' AND NOT session_issued",
+                            &[request_id],
+                        )
+                        .await?;
+                    if n != 1 {
+                        return Ok(PairOutcome::NotApproved);
+                    }
+                    "approval"
+                }
+                PairCredential::Password { via, .. } => via,
+            };
             tx.execute(
-                "INSERT INTO devices (id, account, public_key, name, platform, push_token, created_at, revoked_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+                "INSERT INTO devices (id, account, public_key, name, platform, push_token, created_at, revoked_at, paired_via)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
                 &[
                     &device.id,
                     &account,
@@ -477,13 +577,10 @@ impl Store for PgStore {
                     &device.platform,
                     &device.push_token,
                     &device.created_at,
+                    &via,
                 ],
             )
             .await?;
-            let via = match credential {
-                PairCredential::Token { .. } => "invitation",
-                PairCredential::Password { .. } => "password",
-            };
             insert_event(
                 &tx,
                 &NewEvent {
@@ -608,18 +705,14 @@ impl Store for PgStore {
         })
     }
 
-    fn create_request(
-        &self,
-        request: NewRequest,
-        limits: StartLimits,
-    ) -> StoreFuture<'_, StartOutcome> {
+    fn create_request(&self, request: NewRequest) -> StoreFuture<'_, StartOutcome> {
         Box::pin(async move {
             let now = request.context.created_at;
             let mut c = self.client().await?;
             let tx = c.transaction().await?;
             // The user row lock serialises every create_request of this
-            // account across nodes: the checks below and the insert are one
-            // step for everyone else.
+            // account across nodes (the pause check, replacing the flow's
+            // pending request, and the insert are one step).
             let paused = tx
                 .query_opt(
                     "SELECT paused_until FROM users WHERE username = $1 FOR NO KEY UPDATE",
@@ -635,43 +728,32 @@ impl Store for PgStore {
                     until: paused_until,
                 });
             }
-            let pending: i64 = tx
-                .query_one(
-                    "SELECT COUNT(*) FROM requests
-                     WHERE account = $1 AND state = 'pending' AND expires_at > $2",
-                    &[&request.account, &now],
-                )
-                .await?
-                .try_get(0)?;
-            if pending > 0 {
-                return Ok(StartOutcome::PendingExists);
-            }
-            let window = tx
-                .query_one(
-                    "SELECT COUNT(*), MIN(created_at) FROM requests
-                     WHERE account = $1 AND created_at > $2",
-                    &[&request.account, &(now - limits.window_s)],
+            if let Some(flow) = &request.flow_hash {
+                tx.execute(
+                    "UPDATE requests SET expires_at = $1
+                     WHERE flow_hash = $2 AND state = 'pending' AND expires_at > $1",
+                    &[&now, &&flow[..]],
                 )
                 .await?;
-            let in_window: i64 = window.try_get(0)?;
-            let oldest: Option<i64> = window.try_get(1)?;
-            if in_window >= i64::from(limits.max_in_window) {
-                let retry_after_s = oldest
-                    .map_or(limits.window_s, |t| t + limits.window_s - now)
-                    .max(1);
-                return Ok(StartOutcome::RateLimited { retry_after_s });
             }
+            let new_device = request
+                .new_device
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|_| StoreError::Corrupt("pending device"))?;
+            let flow_hash = request.flow_hash.as_ref().map(|h| h.to_vec());
             let ctx = &request.context;
             tx.execute(
                 "INSERT INTO requests (id, account, nonce, number, choices, service, client_ip, user_agent,
-                                       location, created_at, expires_at, state, poll_token_hash, session_issued)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, FALSE)",
+                                       location, created_at, expires_at, state, poll_token_hash, session_issued,
+                                       kind, flow_hash, new_device)
+                 VALUES ($1, $2, $3, $4, ''::bytea, $5, $6, $7, $8, $9, $10, 'pending', $11, FALSE, $12, $13, $14)",
                 &[
                     &request.id,
                     &request.account,
                     &request.nonce,
                     &i64::from(request.number),
-                    &request.choices,
                     &ctx.service,
                     &ctx.client_ip,
                     &ctx.user_agent,
@@ -679,6 +761,9 @@ impl Store for PgStore {
                     &ctx.created_at,
                     &ctx.expires_at,
                     &&request.poll_token_hash[..],
+                    &super::kind_of_action(ctx.action),
+                    &flow_hash,
+                    &new_device,
                 ],
             )
             .await?;
@@ -716,25 +801,47 @@ impl Store for PgStore {
         Box::pin(async move {
             let mut c = self.client().await?;
             let tx = c.transaction().await?;
-            let updated = tx
-                .query_opt(
-                    "UPDATE requests SET state = $1, answered_by = $2, answered_at = $3
-                     WHERE id = $4 AND state = 'pending' AND expires_at > $3
-                     RETURNING account",
-                    &[
-                        &update.new_state.as_str(),
-                        &update.device_id,
-                        &update.now,
-                        &update.request_id,
-                    ],
-                )
-                .await?;
+            // One conditional UPDATE (the row lock and PostgreSQL's re-check
+            // of the WHERE make the second of two racing answers match
+            // nothing); a wrong number counts and the last allowed one
+            // denies (SET expressions see the row before this update).
+            let updated = match &update.change {
+                AnswerChange::WrongNumber { max } => {
+                    let max = i64::from(*max);
+                    tx.query_opt(
+                        "UPDATE requests SET wrong_numbers = wrong_numbers + 1,
+                             state = CASE WHEN wrong_numbers + 1 >= $1 THEN 'denied' ELSE state END,
+                             answered_by = CASE WHEN wrong_numbers + 1 >= $1 THEN $2 ELSE answered_by END,
+                             answered_at = CASE WHEN wrong_numbers + 1 >= $1 THEN $3 ELSE answered_at END
+                         WHERE id = $4 AND state = 'pending' AND expires_at > $3
+                         RETURNING account, state, wrong_numbers",
+                        &[&max, &update.device_id, &update.now, &update.request_id],
+                    )
+                    .await?
+                }
+                other => {
+                    let state = match other {
+                        AnswerChange::Approve => "approved",
+                        AnswerChange::Report { .. } => "reported",
+                        _ => "denied",
+                    };
+                    tx.query_opt(
+                        "UPDATE requests SET state = $1, answered_by = $2, answered_at = $3
+                         WHERE id = $4 AND state = 'pending' AND expires_at > $3
+                         RETURNING account, state, wrong_numbers",
+                        &[&state, &update.device_id, &update.now, &update.request_id],
+                    )
+                    .await?
+                }
+            };
             if let Some(row) = updated {
                 let account: String = row.try_get(0)?;
-                if let Some(until) = update.pause_until {
+                let state: String = row.try_get(1)?;
+                let wrong: i64 = row.try_get(2)?;
+                if let AnswerChange::Report { pause_until } = update.change {
                     tx.execute(
                         "UPDATE users SET paused_until = GREATEST(paused_until, $1) WHERE username = $2",
-                        &[&until, &account],
+                        &[&pause_until, &account],
                     )
                     .await?;
                 }
@@ -742,7 +849,16 @@ impl Store for PgStore {
                     insert_event(&tx, event).await?;
                 }
                 tx.commit().await?;
-                return Ok(AnswerOutcome::Updated);
+                let state =
+                    RequestState::parse(&state).ok_or(StoreError::Corrupt("request state"))?;
+                return Ok(match (state, &update.change) {
+                    (RequestState::Pending, AnswerChange::WrongNumber { max }) => {
+                        AnswerOutcome::WrongNumber {
+                            tries_left: max.saturating_sub(count(wrong)).max(1),
+                        }
+                    }
+                    (state, _) => AnswerOutcome::Updated { state },
+                });
             }
             let found = tx
                 .query_opt(
@@ -794,26 +910,206 @@ impl Store for PgStore {
         })
     }
 
-    fn session(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<SessionRecord>> {
+    fn session(
+        &self,
+        token_hash: [u8; 32],
+        now: i64,
+        idle_s: i64,
+    ) -> StoreFuture<'_, Option<SessionRecord>> {
         Box::pin(async move {
-            let found = self
+            let row = self
                 .query_opt(
-                    "SELECT account, scope, expires_at FROM sessions
-                     WHERE token_hash = $1 AND expires_at > $2",
-                    &[&&token_hash[..], &now],
+                    "SELECT account, scope, expires_at, verified_at, last_seen_at FROM sessions
+                     WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
+                    &[&&token_hash[..], &now, &(now - idle_s)],
                 )
                 .await?;
-            found
-                .map(|r| {
-                    let scope: String = r.try_get(1)?;
-                    Ok(SessionRecord {
-                        account: r.try_get(0)?,
-                        scope: SessionScope::parse(&scope)
-                            .ok_or(StoreError::Corrupt("unknown session scope"))?,
-                        expires_at: r.try_get(2)?,
-                    })
+            let Some(r) = row else { return Ok(None) };
+            let scope: String = r.try_get(1)?;
+            let last_seen: i64 = r.try_get(4)?;
+            if last_seen < now - super::SESSION_TOUCH_S {
+                self.exec(
+                    "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2",
+                    &[&now, &&token_hash[..]],
+                )
+                .await?;
+            }
+            Ok(Some(SessionRecord {
+                account: r.try_get(0)?,
+                scope: SessionScope::parse(&scope)
+                    .ok_or(StoreError::Corrupt("unknown session scope"))?,
+                expires_at: r.try_get(2)?,
+                verified_at: r.try_get(3)?,
+            }))
+        })
+    }
+
+    fn mark_session_verified(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let n = self
+                .exec(
+                    "UPDATE sessions SET verified_at = $1, last_seen_at = $1
+                     WHERE token_hash = $2 AND expires_at > $1",
+                    &[&now, &&token_hash[..]],
+                )
+                .await?;
+            Ok(n == 1)
+        })
+    }
+
+    fn remember_browser(
+        &self,
+        id_hash: [u8; 32],
+        account: String,
+        now: i64,
+        label: String,
+    ) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            self.exec(
+                "INSERT INTO browsers (id_hash, account, created_at, last_seen_at, label)
+                 VALUES ($1, $2, $3, $3, $4)
+                 ON CONFLICT (id_hash, account) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at,
+                     label = EXCLUDED.label",
+                &[&&id_hash[..], &account, &now, &label],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn browser_known(&self, id_hash: [u8; 32], account: String) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            Ok(self
+                .query_opt(
+                    "SELECT 1 FROM browsers WHERE id_hash = $1 AND account = $2 AND revoked_at IS NULL",
+                    &[&&id_hash[..], &account],
+                )
+                .await?
+                .is_some())
+        })
+    }
+
+    fn add_notice(&self, notice: NewNotice) -> StoreFuture<'_, i64> {
+        Box::pin(async move {
+            let row = self
+                .query_opt(
+                    "INSERT INTO notices (account, time, kind, text, device_id)
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    &[
+                        &notice.account,
+                        &notice.time,
+                        &notice.kind,
+                        &notice.text,
+                        &notice.device_id,
+                    ],
+                )
+                .await?
+                .ok_or(StoreError::Corrupt("insert returned nothing"))?;
+            Ok(row.try_get(0)?)
+        })
+    }
+
+    fn notices(
+        &self,
+        account: String,
+        after: i64,
+        since: i64,
+        device_id: String,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<NoticeRecord>> {
+        Box::pin(async move {
+            self.query(
+                "SELECT id, time, kind, text FROM notices
+                 WHERE account = $1 AND id > $2 AND time >= $3
+                   AND (device_id IS NULL OR device_id != $4)
+                 ORDER BY id LIMIT $5",
+                &[&account, &after, &since, &device_id, &i64::from(limit)],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(NoticeRecord {
+                    id: r.try_get(0)?,
+                    time: r.try_get(1)?,
+                    kind: r.try_get(2)?,
+                    text: r.try_get(3)?,
                 })
-                .transpose()
+            })
+            .collect()
+        })
+    }
+
+    fn add_admin_token(
+        &self,
+        name: String,
+        token_hash: [u8; 32],
+        now: i64,
+    ) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let n = self
+                .exec(
+                    "INSERT INTO admin_tokens (name, token_hash, created_at) VALUES ($1, $2, $3)
+                     ON CONFLICT DO NOTHING",
+                    &[&name, &&token_hash[..], &now],
+                )
+                .await?;
+            Ok(n == 1)
+        })
+    }
+
+    fn admin_token(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<String>> {
+        Box::pin(async move {
+            let row = self
+                .query_opt(
+                    "SELECT name, last_used_at FROM admin_tokens
+                     WHERE token_hash = $1 AND revoked_at IS NULL",
+                    &[&&token_hash[..]],
+                )
+                .await?;
+            let Some(r) = row else { return Ok(None) };
+            let name: String = r.try_get(0)?;
+            let last: Option<i64> = r.try_get(1)?;
+            if last.is_none_or(|t| t < now - super::SESSION_TOUCH_S) {
+                self.exec(
+                    "UPDATE admin_tokens SET last_used_at = $1 WHERE name = $2",
+                    &[&now, &name],
+                )
+                .await?;
+            }
+            Ok(Some(name))
+        })
+    }
+
+    fn revoke_admin_token(&self, name: String, now: i64) -> StoreFuture<'_, bool> {
+        Box::pin(async move {
+            let n = self
+                .exec(
+                    "UPDATE admin_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
+                    &[&now, &name],
+                )
+                .await?;
+            Ok(n == 1)
+        })
+    }
+
+    fn admin_tokens(&self) -> StoreFuture<'_, Vec<AdminTokenRecord>> {
+        Box::pin(async move {
+            self.query(
+                "SELECT name, created_at, last_used_at, revoked_at FROM admin_tokens
+                 ORDER BY name COLLATE \"C\"",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(AdminTokenRecord {
+                    name: r.try_get(0)?,
+                    created_at: r.try_get(1)?,
+                    last_used_at: r.try_get(2)?,
+                    revoked_at: r.try_get(3)?,
+                })
+            })
+            .collect()
         })
     }
 
@@ -1094,8 +1390,6 @@ impl Store for PgStore {
         &self,
         account: String,
         code: NewEmailToken,
-        max_per_window: u32,
-        window_s: i64,
     ) -> StoreFuture<'_, EmailCodeOutcome> {
         Box::pin(async move {
             let mut c = self.client().await?;
@@ -1116,17 +1410,6 @@ impl Store for PgStore {
             };
             if !verified {
                 return Ok(EmailCodeOutcome::NoVerifiedEmail);
-            }
-            let recent: i64 = tx
-                .query_one(
-                    "SELECT COUNT(*) FROM email_tokens
-                     WHERE account = $1 AND kind = 'code' AND created_at > $2",
-                    &[&account, &(code.created_at - window_s)],
-                )
-                .await?
-                .try_get(0)?;
-            if recent >= i64::from(max_per_window) {
-                return Ok(EmailCodeOutcome::RateLimited);
             }
             insert_email_token(&tx, &account, EmailTokenKind::Code, &code).await?;
             tx.commit().await?;
@@ -1153,42 +1436,88 @@ impl Store for PgStore {
         })
     }
 
-    fn record_failure(
+    fn reserve_attempts(&self, budgets: Vec<Budget>, now: i64) -> StoreFuture<'_, Reservation> {
+        Box::pin(async move {
+            let mut c = self.client().await?;
+            let tx = c.transaction().await?;
+            // One reservation per key at a time, across nodes: a transaction
+            // advisory lock per distinct key, taken in sorted order (so two
+            // reservations sharing keys cannot deadlock), held until commit.
+            let mut keys: Vec<&str> = budgets.iter().map(|b| b.key.as_str()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            for key in &keys {
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                    &[&ATTEMPT_LOCK_CLASS, key],
+                )
+                .await?;
+            }
+            for (index, b) in budgets.iter().enumerate() {
+                let row = tx
+                    .query_one(
+                        "SELECT COUNT(*), MIN(time) FROM attempts WHERE key = $1 AND time > $2",
+                        &[&b.key, &(now - b.window_s)],
+                    )
+                    .await?;
+                let n: i64 = row.try_get(0)?;
+                let oldest: Option<i64> = row.try_get(1)?;
+                if n >= i64::from(b.limit) {
+                    let retry_after_s = oldest.map_or(b.window_s, |t| t + b.window_s - now).max(1);
+                    return Ok(Reservation::Refused {
+                        index,
+                        retry_after_s,
+                    });
+                }
+            }
+            let mut ids = Vec::with_capacity(keys.len());
+            let mut done: Vec<&str> = Vec::with_capacity(keys.len());
+            for b in &budgets {
+                if done.contains(&b.key.as_str()) {
+                    continue;
+                }
+                done.push(&b.key);
+                let id: i64 = tx
+                    .query_one(
+                        "INSERT INTO attempts (key, time) VALUES ($1, $2) RETURNING id",
+                        &[&b.key, &now],
+                    )
+                    .await?
+                    .try_get(0)?;
+                ids.push(id);
+            }
+            tx.commit().await?;
+            Ok(Reservation::Granted(ids))
+        })
+    }
+
+    fn release_attempts(&self, ids: Vec<i64>) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            if !ids.is_empty() {
+                self.exec("DELETE FROM attempts WHERE id = ANY($1)", &[&ids])
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn block_ip_if_due(
         &self,
         ip: String,
-        key: Option<String>,
         now: i64,
         policy: IpBlockPolicy,
     ) -> StoreFuture<'_, bool> {
         Box::pin(async move {
             let mut c = self.client().await?;
             let tx = c.transaction().await?;
-            // One counter-and-block step per address at a time, across nodes.
+            let ip_key = super::ip_failure_key(&ip);
+            // The same lock as reservations on this key: the count and the
+            // block are one step, so the block (and its event) is made once.
             tx.execute(
                 "SELECT pg_advisory_xact_lock($1, hashtext($2))",
-                &[&FAILURE_LOCK_CLASS, &ip],
+                &[&ATTEMPT_LOCK_CLASS, &ip_key],
             )
             .await?;
-            let ip_key = super::ip_failure_key(&ip);
-            tx.execute(
-                "INSERT INTO failures (key, time) VALUES ($1, $2)",
-                &[&ip_key, &now],
-            )
-            .await?;
-            if let Some(key) = &key {
-                tx.execute(
-                    "INSERT INTO failures (key, time) VALUES ($1, $2)",
-                    &[key, &now],
-                )
-                .await?;
-            }
-            let failures: i64 = tx
-                .query_one(
-                    "SELECT COUNT(*) FROM failures WHERE key = $1 AND time > $2",
-                    &[&ip_key, &(now - policy.window_s)],
-                )
-                .await?
-                .try_get(0)?;
             let already = tx
                 .query_opt(
                     "SELECT 1 FROM ip_blocks WHERE ip = $1 AND (until IS NULL OR until > $2)",
@@ -1196,50 +1525,40 @@ impl Store for PgStore {
                 )
                 .await?
                 .is_some();
-            let blocked =
-                already || (policy.max_failures > 0 && failures >= i64::from(policy.max_failures));
-            if blocked && !already {
-                tx.execute(
-                    "INSERT INTO ip_blocks (ip, blocked_at, until, failures) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (ip) DO UPDATE SET blocked_at = EXCLUDED.blocked_at,
-                         until = EXCLUDED.until, failures = EXCLUDED.failures",
-                    &[&ip, &now, &policy.block_s.map(|s| now + s), &failures],
-                )
-                .await?;
-                insert_event(
-                    &tx,
-                    &NewEvent {
-                        time: now,
-                        kind: "ip_blocked",
-                        account: None,
-                        device_id: None,
-                        request_id: None,
-                        detail: format!("ip={ip} failures={failures}"),
-                    },
-                )
-                .await?;
+            if already {
+                return Ok(true);
             }
-            tx.commit().await?;
-            Ok(blocked)
-        })
-    }
-
-    fn failures_since(&self, key: String, since: i64) -> StoreFuture<'_, FailureWindow> {
-        Box::pin(async move {
-            let row = self
-                .query_opt(
-                    "SELECT COUNT(*), MIN(time) FROM failures WHERE key = $1 AND time > $2",
-                    &[&key, &since],
+            let failures: i64 = tx
+                .query_one(
+                    "SELECT COUNT(*) FROM attempts WHERE key = $1 AND time > $2",
+                    &[&ip_key, &(now - policy.window_s)],
                 )
-                .await?;
-            let (n, oldest): (i64, Option<i64>) = match row {
-                Some(r) => (r.try_get(0)?, r.try_get(1)?),
-                None => (0, None),
-            };
-            Ok(FailureWindow {
-                count: count(n),
-                oldest,
-            })
+                .await?
+                .try_get(0)?;
+            if policy.max_failures == 0 || failures < i64::from(policy.max_failures) {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO ip_blocks (ip, blocked_at, until, failures) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (ip) DO UPDATE SET blocked_at = EXCLUDED.blocked_at,
+                     until = EXCLUDED.until, failures = EXCLUDED.failures",
+                &[&ip, &now, &policy.block_s.map(|s| now + s), &failures],
+            )
+            .await?;
+            insert_event(
+                &tx,
+                &NewEvent {
+                    time: now,
+                    kind: "ip_blocked",
+                    account: None,
+                    device_id: None,
+                    request_id: None,
+                    detail: format!("ip={ip} failures={failures}"),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(true)
         })
     }
 
@@ -1278,7 +1597,7 @@ impl Store for PgStore {
                 .execute("DELETE FROM ip_blocks WHERE ip = $1", &[&ip])
                 .await?;
             tx.execute(
-                "DELETE FROM failures WHERE key = $1",
+                "DELETE FROM attempts WHERE key = $1",
                 &[&super::ip_failure_key(&ip)],
             )
             .await?;
@@ -1305,15 +1624,18 @@ impl Store for PgStore {
 
     fn create_flow(&self, flow: LoginFlow) -> StoreFuture<'_, ()> {
         Box::pin(async move {
+            let reauth = flow.reauth_of.as_ref().map(|h| h.to_vec());
             self.exec(
-                "INSERT INTO login_flows (token_hash, account, created_at, expires_at, request_id)
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO login_flows (token_hash, account, created_at, expires_at, request_id, reauth_of, next)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[
                     &&flow.token_hash[..],
                     &flow.account,
                     &flow.created_at,
                     &flow.expires_at,
                     &flow.request_id,
+                    &reauth,
+                    &flow.next,
                 ],
             )
             .await?;
@@ -1324,20 +1646,25 @@ impl Store for PgStore {
     fn flow(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<LoginFlow>> {
         Box::pin(async move {
             self.query_opt(
-                "SELECT token_hash, account, created_at, expires_at, request_id FROM login_flows
-                 WHERE token_hash = $1 AND expires_at > $2",
+                "SELECT token_hash, account, created_at, expires_at, request_id, reauth_of, next
+                 FROM login_flows WHERE token_hash = $1 AND expires_at > $2",
                 &[&&token_hash[..], &now],
             )
             .await?
-            .map(|r| {
-                Ok(LoginFlow {
-                    token_hash: digest_from(r.try_get(0)?)?,
-                    account: r.try_get(1)?,
-                    created_at: r.try_get(2)?,
-                    expires_at: r.try_get(3)?,
-                    request_id: r.try_get(4)?,
-                })
-            })
+            .map(|r| flow_from_row(&r))
+            .transpose()
+        })
+    }
+
+    fn consume_flow(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<LoginFlow>> {
+        Box::pin(async move {
+            self.query_opt(
+                "DELETE FROM login_flows WHERE token_hash = $1 AND expires_at > $2
+                 RETURNING token_hash, account, created_at, expires_at, request_id, reauth_of, next",
+                &[&&token_hash[..], &now],
+            )
+            .await?
+            .map(|r| flow_from_row(&r))
             .transpose()
         })
     }
@@ -1368,34 +1695,71 @@ impl Store for PgStore {
         &self,
         space_id: String,
         auth_hash: [u8; 32],
+        owner: String,
+        quota: SyncQuota,
         now: i64,
     ) -> StoreFuture<'_, SpaceOutcome> {
         Box::pin(async move {
             let mut c = self.client().await?;
             let tx = c.transaction().await?;
-            let inserted = tx
-                .execute(
-                    "INSERT INTO sync_spaces (space_id, auth_hash, created_at, rev) VALUES ($1, $2, $3, 0)
-                     ON CONFLICT (space_id) DO NOTHING",
-                    &[&space_id, &&auth_hash[..], &now],
+            // Per-owner quotas hold across nodes: one writer per owner.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                &[&SYNC_OWNER_LOCK_CLASS, &owner],
+            )
+            .await?;
+            let row = tx
+                .query_opt(
+                    "SELECT auth_hash, deleted_at, owner FROM sync_spaces WHERE space_id = $1 FOR UPDATE",
+                    &[&space_id],
                 )
                 .await?;
-            let outcome = if inserted == 1 {
-                SpaceOutcome::Created
-            } else {
-                let row = tx
-                    .query_one(
-                        "SELECT auth_hash, deleted_at FROM sync_spaces WHERE space_id = $1",
-                        &[&space_id],
-                    )
-                    .await?;
-                let deleted: Option<i64> = row.try_get(1)?;
-                if deleted.is_some() {
-                    SpaceOutcome::Deleted
-                } else if crate::crypto::digest_eq(&digest_from(row.try_get(0)?)?, &auth_hash) {
-                    SpaceOutcome::Exists
-                } else {
-                    SpaceOutcome::Forbidden
+            let outcome = match row {
+                Some(row) => {
+                    let deleted: Option<i64> = row.try_get(1)?;
+                    let stored_owner: Option<String> = row.try_get(2)?;
+                    let same_key =
+                        crate::crypto::digest_eq(&digest_from(row.try_get(0)?)?, &auth_hash);
+                    if deleted.is_some() {
+                        SpaceOutcome::Deleted
+                    } else if !same_key || stored_owner.as_deref().is_some_and(|o| o != owner) {
+                        SpaceOutcome::Forbidden
+                    } else {
+                        if stored_owner.is_none() {
+                            tx.execute(
+                                "UPDATE sync_spaces SET owner = $1 WHERE space_id = $2",
+                                &[&owner, &space_id],
+                            )
+                            .await?;
+                        }
+                        SpaceOutcome::Exists
+                    }
+                }
+                None => {
+                    let live: i64 = tx
+                        .query_one(
+                            "SELECT COUNT(*) FROM sync_spaces WHERE owner = $1 AND deleted_at IS NULL",
+                            &[&owner],
+                        )
+                        .await?
+                        .try_get(0)?;
+                    if live >= i64::from(quota.spaces) {
+                        SpaceOutcome::QuotaExceeded
+                    } else {
+                        let inserted = tx
+                            .execute(
+                                "INSERT INTO sync_spaces (space_id, auth_hash, created_at, rev, owner, bytes)
+                                 VALUES ($1, $2, $3, 0, $4, 0) ON CONFLICT (space_id) DO NOTHING",
+                                &[&space_id, &&auth_hash[..], &now, &owner],
+                            )
+                            .await?;
+                        if inserted == 1 {
+                            SpaceOutcome::Created
+                        } else {
+                            // Made by another owner meanwhile.
+                            SpaceOutcome::Forbidden
+                        }
+                    }
                 }
             };
             tx.commit().await?;
@@ -1407,7 +1771,8 @@ impl Store for PgStore {
         Box::pin(async move {
             let Some(r) = self
                 .query_opt(
-                    "SELECT auth_hash, created_at, deleted_at, rev FROM sync_spaces WHERE space_id = $1",
+                    "SELECT auth_hash, created_at, deleted_at, rev, owner, bytes FROM sync_spaces
+                     WHERE space_id = $1",
                     &[&space_id],
                 )
                 .await?
@@ -1419,6 +1784,8 @@ impl Store for PgStore {
                 created_at: r.try_get(1)?,
                 deleted_at: r.try_get(2)?,
                 rev: r.try_get(3)?,
+                owner: r.try_get(4)?,
+                bytes: r.try_get(5)?,
             }))
         })
     }
@@ -1452,18 +1819,25 @@ impl Store for PgStore {
     fn sync_put_entries(
         &self,
         space_id: String,
+        owner: String,
         puts: Vec<SyncPut>,
-        max_entries: u32,
+        quota: SyncQuota,
         now: i64,
     ) -> StoreFuture<'_, SyncPutOutcome> {
         Box::pin(async move {
             let mut c = self.client().await?;
             let tx = c.transaction().await?;
-            // The space row lock serialises writers of one space across
+            // Lock order: the owner (its byte quota spans its spaces), then
+            // the space row, which serialises writers of one space across
             // nodes (revisions stay gap-free and increasing).
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                &[&SYNC_OWNER_LOCK_CLASS, &owner],
+            )
+            .await?;
             let Some(space) = tx
                 .query_opt(
-                    "SELECT rev, deleted_at FROM sync_spaces WHERE space_id = $1 FOR UPDATE",
+                    "SELECT rev, deleted_at, owner, bytes FROM sync_spaces WHERE space_id = $1 FOR UPDATE",
                     &[&space_id],
                 )
                 .await?
@@ -1474,7 +1848,19 @@ impl Store for PgStore {
             if deleted.is_some() {
                 return Ok(SyncPutOutcome::Gone);
             }
+            let stored_owner: Option<String> = space.try_get(2)?;
+            if stored_owner.as_deref().is_some_and(|o| o != owner) {
+                return Ok(SyncPutOutcome::Forbidden);
+            }
             let mut rev: i64 = space.try_get(0)?;
+            let mut space_bytes: i64 = space.try_get(3)?;
+            let others: i64 = tx
+                .query_one(
+                    "SELECT COALESCE(SUM(bytes), 0)::BIGINT FROM sync_spaces WHERE owner = $1 AND space_id != $2",
+                    &[&owner, &space_id],
+                )
+                .await?
+                .try_get(0)?;
             let mut count: i64 = tx
                 .query_one(
                     "SELECT COUNT(*) FROM sync_entries WHERE space_id = $1",
@@ -1504,11 +1890,16 @@ impl Store for PgStore {
                     }));
                     continue;
                 }
+                let old_len = current.as_ref().map_or(0, |c| c.1.len() as i64);
                 if current.is_none() {
                     count += 1;
-                    if count > i64::from(max_entries) {
-                        return Ok(SyncPutOutcome::Full);
+                    if count > i64::from(quota.entries) {
+                        return Ok(SyncPutOutcome::QuotaExceeded(QuotaKind::Entries));
                     }
+                }
+                space_bytes += put.blob.len() as i64 - old_len;
+                if others + space_bytes > quota.bytes {
+                    return Ok(SyncPutOutcome::QuotaExceeded(QuotaKind::Bytes));
                 }
                 rev += 1;
                 tx.execute(
@@ -1521,8 +1912,8 @@ impl Store for PgStore {
                 results.push(SyncPutResult::Stored { rev });
             }
             tx.execute(
-                "UPDATE sync_spaces SET rev = $1 WHERE space_id = $2",
-                &[&rev, &space_id],
+                "UPDATE sync_spaces SET rev = $1, bytes = $2, owner = $3 WHERE space_id = $4",
+                &[&rev, &space_bytes, &owner, &space_id],
             )
             .await?;
             tx.commit().await?;
@@ -1543,6 +1934,11 @@ impl Store for PgStore {
             if n == 1 {
                 tx.execute("DELETE FROM sync_entries WHERE space_id = $1", &[&space_id])
                     .await?;
+                tx.execute(
+                    "UPDATE sync_spaces SET bytes = 0 WHERE space_id = $1",
+                    &[&space_id],
+                )
+                .await?;
             }
             tx.commit().await?;
             Ok(n == 1)

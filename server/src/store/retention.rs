@@ -6,7 +6,7 @@
 //! shows recent events — so [`crate::server`] prunes at start and hourly:
 //! answered/expired requests after [`Retention::requests_days`], events
 //! after [`Retention::events_days`], and expired sessions, login flows,
-//! email tokens, pairing invitations, failure records and timed IP blocks
+//! email tokens, pairing invitations, attempt records, notices and timed IP blocks
 //! as soon as they can no longer matter. Deleting is idempotent, so every
 //! node sharing a PostgreSQL database may prune. This is the only place
 //! those tables are swept (inserts on the sign-in path no longer delete
@@ -44,6 +44,9 @@ pub struct PruneBefore {
     /// failures, happened) before this go: a day ago, longer than any
     /// window that counts them.
     pub spent: i64,
+    /// Notices for phones older than this go (30 days: a phone offline
+    /// longer than that has missed them).
+    pub notices: i64,
 }
 
 impl Retention {
@@ -55,6 +58,7 @@ impl Retention {
             requests: now.saturating_sub(days(self.requests_days)),
             events: now.saturating_sub(days(self.events_days)),
             spent: now.saturating_sub(86_400),
+            notices: now.saturating_sub(30 * 86_400),
         }
     }
 }
@@ -107,8 +111,13 @@ pub(super) const STATEMENTS: &[(Target, &str, Cut)] = &[
     ),
     (
         Target::Other,
-        "DELETE FROM failures WHERE time < {p}",
+        "DELETE FROM attempts WHERE time < {p}",
         Cut::Spent,
+    ),
+    (
+        Target::Other,
+        "DELETE FROM notices WHERE time < {p}",
+        Cut::Notices,
     ),
     (
         Target::Other,
@@ -132,6 +141,7 @@ pub(super) enum Cut {
     Requests,
     Events,
     Spent,
+    Notices,
 }
 
 impl PruneBefore {
@@ -141,6 +151,7 @@ impl PruneBefore {
             Cut::Requests => self.requests,
             Cut::Events => self.events,
             Cut::Spent => self.spent,
+            Cut::Notices => self.notices,
         }
     }
 }

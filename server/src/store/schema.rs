@@ -166,6 +166,75 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX requests_by_expiry ON requests(expires_at);
     CREATE INDEX events_by_time ON events(time);
     ",
+    // 5: the security review (docs/web-portal.md "What is enforced"):
+    // attempts reserved before a guess is checked (replacing failure
+    // records), known browsers (device cookies), session idle time and
+    // re-authentication time, typed number matching and pairing approvals
+    // on sign-in requests, notices for the account's phones, sync owners
+    // and sizes (quotas), hashed admin tokens, normalised user names.
+    "
+    CREATE TABLE attempts (
+        id   INTEGER PRIMARY KEY AUTOINCREMENT,
+        key  TEXT NOT NULL,
+        time INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX attempts_by_key ON attempts(key, time);
+    INSERT INTO attempts (key, time) SELECT key, time FROM failures;
+    DROP TABLE failures;
+
+    CREATE TABLE browsers (
+        id_hash      BLOB NOT NULL,
+        account      TEXT NOT NULL REFERENCES users(username),
+        created_at   INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        label        TEXT NOT NULL DEFAULT '',
+        revoked_at   INTEGER,
+        PRIMARY KEY (id_hash, account)
+    ) STRICT;
+    CREATE INDEX browsers_by_account ON browsers(account);
+
+    ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN verified_at INTEGER NOT NULL DEFAULT 0;
+    UPDATE sessions SET last_seen_at = created_at;
+
+    ALTER TABLE requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'sign_in'
+        CHECK (kind IN ('sign_in', 'pair'));
+    ALTER TABLE requests ADD COLUMN wrong_numbers INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE requests ADD COLUMN flow_hash BLOB;
+    ALTER TABLE requests ADD COLUMN new_device TEXT;
+    CREATE INDEX requests_by_flow ON requests(flow_hash);
+
+    ALTER TABLE devices ADD COLUMN paired_via TEXT NOT NULL DEFAULT 'invitation';
+    ALTER TABLE login_flows ADD COLUMN reauth_of BLOB;
+    ALTER TABLE login_flows ADD COLUMN next TEXT;
+
+    CREATE TABLE notices (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        account   TEXT NOT NULL REFERENCES users(username),
+        time      INTEGER NOT NULL,
+        kind      TEXT NOT NULL,
+        text      TEXT NOT NULL,
+        device_id TEXT
+    ) STRICT;
+    CREATE INDEX notices_by_account ON notices(account, id);
+
+    ALTER TABLE sync_spaces ADD COLUMN owner TEXT;
+    ALTER TABLE sync_spaces ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+    UPDATE sync_spaces SET bytes = COALESCE(
+        (SELECT SUM(length(blob)) FROM sync_entries e WHERE e.space_id = sync_spaces.space_id), 0);
+    CREATE INDEX sync_spaces_by_owner ON sync_spaces(owner);
+
+    CREATE TABLE admin_tokens (
+        name         TEXT PRIMARY KEY,
+        token_hash   BLOB NOT NULL UNIQUE,
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER,
+        revoked_at   INTEGER
+    ) STRICT;
+
+    ALTER TABLE users ADD COLUMN name_key TEXT;
+    CREATE UNIQUE INDEX users_by_name_key ON users(name_key);
+    ",
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`].

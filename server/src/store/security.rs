@@ -110,6 +110,9 @@ pub struct SessionRecord {
     pub scope: SessionScope,
     /// End of validity.
     pub expires_at: i64,
+    /// When the full sign-in was last checked for it (0: never; see
+    /// [`super::NewSession::verified_at`]).
+    pub verified_at: i64,
 }
 
 /// A user as the admin list shows it.
@@ -171,8 +174,6 @@ pub enum EmailCodeOutcome {
     Created,
     /// The account has no verified backup email.
     NoVerifiedEmail,
-    /// Too many codes were sent recently.
-    RateLimited,
 }
 
 /// When an address is blocked after failed sign-ins.
@@ -212,6 +213,11 @@ pub struct LoginFlow {
     pub expires_at: i64,
     /// The Approve request started for it, if any.
     pub request_id: Option<String>,
+    /// For a re-authentication ("sudo mode"): the session (SHA-256 of its
+    /// token) it re-verifies instead of starting a new one.
+    pub reauth_of: Option<[u8; 32]>,
+    /// Where a re-authentication returns to (a path of ours).
+    pub next: Option<String>,
 }
 
 /// A sync space: one user's encrypted sync data, named by a value derived
@@ -226,6 +232,33 @@ pub struct SyncSpace {
     pub deleted_at: Option<i64>,
     /// Highest revision handed out.
     pub rev: i64,
+    /// The account that made it (`None`: made before spaces had owners;
+    /// the first authenticated writer claims it).
+    pub owner: Option<String>,
+    /// Bytes of ciphertext it holds.
+    pub bytes: i64,
+}
+
+/// Per-account sync quotas, checked in the same transaction as the write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncQuota {
+    /// Live (not deleted) spaces an account may own.
+    pub spaces: u32,
+    /// Entries in one space.
+    pub entries: u32,
+    /// Bytes of ciphertext over all of an account's spaces.
+    pub bytes: i64,
+}
+
+/// Which sync quota a write would break.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuotaKind {
+    /// Too many spaces.
+    Spaces,
+    /// Too many entries in the space.
+    Entries,
+    /// Too many bytes for the account.
+    Bytes,
 }
 
 /// Result of [`super::Store::sync_create_space`].
@@ -239,6 +272,8 @@ pub enum SpaceOutcome {
     Forbidden,
     /// It was deleted; a deleted space is never reused.
     Deleted,
+    /// The account owns as many spaces as it may.
+    QuotaExceeded,
 }
 
 /// One stored encrypted entry.
@@ -283,6 +318,8 @@ pub enum SyncPutOutcome {
     Done(Vec<SyncPutResult>),
     /// No such space, or deleted.
     Gone,
-    /// The space would exceed its entry limit (nothing written).
-    Full,
+    /// The space belongs to another account.
+    Forbidden,
+    /// A quota would be exceeded (nothing written).
+    QuotaExceeded(QuotaKind),
 }

@@ -15,15 +15,15 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::schema::migrate;
-use super::FailureWindow;
 use super::{
-    AnswerOutcome, AnswerUpdate, DeviceRecord, EmailCodeOutcome, EmailTokenKind, Event, IpBlock,
-    IpBlockPolicy, LoginFlow, NewDevice, NewEmailToken, NewEvent, NewRequest, NewSession,
-    OtpSecret, PairCredential, PairOutcome, PruneBefore, Pruned, PushTarget, RequestRecord,
-    SecondStep, SessionRecord, SessionScope, SpaceOutcome, StartLimits, StartOutcome, Store,
-    StoreError, StoreFuture, SyncBlob, SyncPut, SyncPutOutcome, SyncPutResult, SyncSpace,
-    UserFlags, UserListing, UserRecord,
+    AdminTokenRecord, AnswerChange, AnswerOutcome, AnswerUpdate, DeviceRecord, EmailCodeOutcome,
+    EmailTokenKind, Event, IpBlock, IpBlockPolicy, LoginFlow, NewDevice, NewEmailToken, NewEvent,
+    NewNotice, NewRequest, NewSession, NoticeRecord, OtpSecret, PairCredential, PairOutcome,
+    PruneBefore, Pruned, PushTarget, QuotaKind, RequestRecord, SecondStep, SessionRecord,
+    SessionScope, SpaceOutcome, StartOutcome, Store, StoreError, StoreFuture, SyncBlob, SyncPut,
+    SyncPutOutcome, SyncPutResult, SyncQuota, SyncSpace, UserFlags, UserListing, UserRecord,
 };
+use super::{Budget, Reservation};
 use crate::accounts::SignInMethod;
 use crate::crypto::random_id;
 
@@ -61,6 +61,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
+        backfill_name_keys(&mut conn)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing: Option<String> = tx
             .query_row("SELECT value FROM meta WHERE key = 'server_id'", [], |r| {
@@ -103,6 +104,29 @@ impl SqliteStore {
             .map_err(|_| StoreError::Task)?
         })
     }
+}
+
+/// Gives users stored before names were normalised their `name_key`. Two
+/// old names with one key keep the first (by name) and leave the other
+/// without a key: it can then only be renamed by an administrator.
+fn backfill_name_keys(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let names: Vec<String> = {
+        let mut stmt =
+            tx.prepare("SELECT username FROM users WHERE name_key IS NULL ORDER BY username")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    for name in names {
+        let key = crate::accounts::name_key(&name);
+        tx.execute(
+            "UPDATE users SET name_key = ?1 WHERE username = ?2
+             AND NOT EXISTS (SELECT 1 FROM users WHERE name_key = ?1)",
+            params![key, name],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 fn bad_column(index: usize, what: &'static str) -> rusqlite::Error {
@@ -148,13 +172,15 @@ fn split_groups(s: &str) -> Vec<String> {
 
 fn insert_session(conn: &Connection, session: &NewSession) -> rusqlite::Result<()> {
     conn.execute(
-        "INSERT INTO sessions (token_hash, account, created_at, expires_at, scope) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO sessions (token_hash, account, created_at, expires_at, scope, last_seen_at, verified_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6)",
         params![
             &session.token_hash[..],
             session.account,
             session.created_at,
             session.expires_at,
-            session.scope.as_str()
+            session.scope.as_str(),
+            session.verified_at
         ],
     )?;
     Ok(())
@@ -167,7 +193,7 @@ fn digest_from(v: Vec<u8>, index: usize) -> rusqlite::Result<[u8; 32]> {
 }
 
 const DEVICE_COLUMNS: &str =
-    "id, account, public_key, name, platform, push_token, created_at, revoked_at";
+    "id, account, public_key, name, platform, push_token, created_at, revoked_at, paired_via";
 
 fn device_from_row(r: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
     Ok(DeviceRecord {
@@ -179,24 +205,32 @@ fn device_from_row(r: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
         push_token: r.get(5)?,
         created_at: r.get(6)?,
         revoked_at: r.get(7)?,
+        paired_via: r.get(8)?,
     })
 }
 
 const REQUEST_COLUMNS: &str =
-    "id, account, nonce, number, choices, service, client_ip, user_agent, location, \
-     created_at, expires_at, state, answered_by, answered_at, poll_token_hash, session_issued";
+    "id, account, nonce, number, kind, service, client_ip, user_agent, location, \
+     created_at, expires_at, state, answered_by, answered_at, poll_token_hash, session_issued, \
+     wrong_numbers, new_device";
 
 fn request_from_row(r: &Row<'_>) -> rusqlite::Result<RequestRecord> {
     let number: i64 = r.get(3)?;
+    let kind: String = r.get(4)?;
     let state: String = r.get(11)?;
     let poll: Vec<u8> = r.get(14)?;
+    let new_device: Option<String> = r.get(17)?;
     Ok(RequestRecord {
         id: r.get(0)?,
         account: r.get(1)?,
         nonce: r.get(2)?,
         number: u8::try_from(number).map_err(|_| bad_column(3, "number out of range"))?,
-        choices: r.get(4)?,
+        wrong_numbers: u32::try_from(r.get::<_, i64>(16)?).unwrap_or(u32::MAX),
+        new_device: new_device
+            .map(|j| serde_json::from_str(&j).map_err(|_| bad_column(17, "pending device")))
+            .transpose()?,
         context: SignInContext {
+            action: super::action_of_kind(&kind).ok_or_else(|| bad_column(4, "unknown kind"))?,
             service: r.get(5)?,
             client_ip: r.get(6)?,
             user_agent: r.get(7)?,
@@ -246,6 +280,21 @@ fn ip_block_from_row(r: &Row<'_>) -> rusqlite::Result<IpBlock> {
     })
 }
 
+fn flow_from_row(r: &Row<'_>) -> rusqlite::Result<LoginFlow> {
+    Ok(LoginFlow {
+        token_hash: digest_from(r.get(0)?, 0)?,
+        account: r.get(1)?,
+        created_at: r.get(2)?,
+        expires_at: r.get(3)?,
+        request_id: r.get(4)?,
+        reauth_of: r
+            .get::<_, Option<Vec<u8>>>(5)?
+            .map(|v| digest_from(v, 5))
+            .transpose()?,
+        next: r.get(6)?,
+    })
+}
+
 fn insert_event(conn: &Connection, e: &NewEvent) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO events (time, kind, account, device_id, request_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -265,8 +314,8 @@ impl Store for SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let n = tx.execute(
                 "INSERT OR IGNORE INTO users (username, password_hash, method, created_at, paused_until,
-                     second_step, is_admin, groups, enforce_2sv, email, email_verified)
-                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     second_step, is_admin, groups, enforce_2sv, email, email_verified, name_key)
+                 VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     user.username,
                     user.password_hash,
@@ -277,7 +326,8 @@ impl Store for SqliteStore {
                     user.groups.join(","),
                     i64::from(user.enforce_2sv),
                     user.email,
-                    i64::from(user.email_verified)
+                    i64::from(user.email_verified),
+                    crate::accounts::name_key(&user.username)
                 ],
             )?;
             if n == 1 {
@@ -303,6 +353,15 @@ impl Store for SqliteStore {
             let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1");
             Ok(conn
                 .query_row(&sql, params![username], user_from_row)
+                .optional()?)
+        })
+    }
+
+    fn find_user(&self, name_key: String) -> StoreFuture<'_, Option<UserRecord>> {
+        self.run(move |conn| {
+            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE name_key = ?1");
+            Ok(conn
+                .query_row(&sql, params![name_key], user_from_row)
                 .optional()?)
         })
     }
@@ -358,7 +417,21 @@ impl Store for SqliteStore {
                         None => return Ok(PairOutcome::InvalidToken),
                     }
                 }
-                PairCredential::Password { account } => account.clone(),
+                PairCredential::Password { account, .. } => account.clone(),
+                PairCredential::Approval { request_id } => {
+                    let found: Option<String> = tx
+                        .query_row(
+                            "SELECT account FROM requests WHERE id = ?1 AND kind = 'pair'
+                             AND state = 'approved' AND session_issued = 0",
+                            params![request_id],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    match found {
+                        Some(a) => a,
+                        None => return Ok(PairOutcome::NotApproved),
+                    }
+                }
             };
             let exists = tx
                 .query_row("SELECT 1 FROM users WHERE username = ?1", params![account], |_| Ok(()))
@@ -375,18 +448,32 @@ impl Store for SqliteStore {
             if active >= i64::from(max_devices) {
                 return Ok(PairOutcome::LimitReached);
             }
-            if let PairCredential::Token { hash } = &credential {
-                let n = tx.execute(
-                    "UPDATE pair_tokens SET used_at = ?1, device_id = ?2 WHERE token_hash = ?3 AND used_at IS NULL",
-                    params![now, device.id, &hash[..]],
-                )?;
-                if n != 1 {
-                    return Ok(PairOutcome::InvalidToken);
+            let via = match &credential {
+                PairCredential::Token { hash } => {
+                    let n = tx.execute(
+                        "UPDATE pair_tokens SET used_at = ?1, device_id = ?2 WHERE token_hash = ?3 AND used_at IS NULL",
+                        params![now, device.id, &hash[..]],
+                    )?;
+                    if n != 1 {
+                        return Ok(PairOutcome::InvalidToken);
+                    }
+                    "invitation"
                 }
-            }
+                PairCredential::Approval { request_id } => {
+                    let n = tx.execute(
+                        "UPDATE requests SET session_issued = 1 WHERE id = ?1 AND state = 'approved' AND session_issued = 0",
+                        params![request_id],
+                    )?;
+                    if n != 1 {
+                        return Ok(PairOutcome::NotApproved);
+                    }
+                    "approval"
+                }
+                PairCredential::Password { via, .. } => via,
+            };
             tx.execute(
-                "INSERT INTO devices (id, account, public_key, name, platform, push_token, created_at, revoked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)",
+                "INSERT INTO devices (id, account, public_key, name, platform, push_token, created_at, revoked_at, paired_via)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)",
                 params![
                     device.id,
                     account,
@@ -394,13 +481,10 @@ impl Store for SqliteStore {
                     device.name,
                     device.platform,
                     device.push_token,
-                    device.created_at
+                    device.created_at,
+                    via
                 ],
             )?;
-            let via = match credential {
-                PairCredential::Token { .. } => "invitation",
-                PairCredential::Password { .. } => "password",
-            };
             insert_event(
                 &tx,
                 &NewEvent {
@@ -506,11 +590,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn create_request(
-        &self,
-        request: NewRequest,
-        limits: StartLimits,
-    ) -> StoreFuture<'_, StartOutcome> {
+    fn create_request(&self, request: NewRequest) -> StoreFuture<'_, StartOutcome> {
         self.run(move |conn| {
             let now = request.context.created_at;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -525,41 +605,40 @@ impl Store for SqliteStore {
             if paused_until > now {
                 return Ok(StartOutcome::Paused { until: paused_until });
             }
-            let pending: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM requests WHERE account = ?1 AND state = 'pending' AND expires_at > ?2",
-                params![request.account, now],
-                |r| r.get(0),
-            )?;
-            if pending > 0 {
-                return Ok(StartOutcome::PendingExists);
+            if let Some(flow) = &request.flow_hash {
+                tx.execute(
+                    "UPDATE requests SET expires_at = ?1
+                     WHERE flow_hash = ?2 AND state = 'pending' AND expires_at > ?1",
+                    params![now, &flow[..]],
+                )?;
             }
-            let (count, oldest): (i64, Option<i64>) = tx.query_row(
-                "SELECT COUNT(*), MIN(created_at) FROM requests WHERE account = ?1 AND created_at > ?2",
-                params![request.account, now - limits.window_s],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            if count >= i64::from(limits.max_in_window) {
-                let retry_after_s = oldest.map_or(limits.window_s, |t| t + limits.window_s - now).max(1);
-                return Ok(StartOutcome::RateLimited { retry_after_s });
-            }
+            let new_device = request
+                .new_device
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|_| StoreError::Corrupt("pending device"))?;
             let c = &request.context;
             tx.execute(
                 "INSERT INTO requests (id, account, nonce, number, choices, service, client_ip, user_agent, location,
-                                       created_at, expires_at, state, poll_token_hash, session_issued)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', ?12, 0)",
+                                       created_at, expires_at, state, poll_token_hash, session_issued,
+                                       kind, flow_hash, new_device)
+                 VALUES (?1, ?2, ?3, ?4, x'', ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11, 0, ?12, ?13, ?14)",
                 params![
                     request.id,
                     request.account,
                     request.nonce,
                     i64::from(request.number),
-                    request.choices,
                     c.service,
                     c.client_ip,
                     c.user_agent,
                     c.location,
                     c.created_at,
                     c.expires_at,
-                    &request.poll_token_hash[..]
+                    &request.poll_token_hash[..],
+                    super::kind_of_action(c.action),
+                    request.flow_hash.as_ref().map(|h| h.to_vec()),
+                    new_device
                 ],
             )?;
             tx.commit()?;
@@ -591,29 +670,57 @@ impl Store for SqliteStore {
     fn answer_request(&self, update: AnswerUpdate) -> StoreFuture<'_, AnswerOutcome> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let n = tx.execute(
-                "UPDATE requests SET state = ?1, answered_by = ?2, answered_at = ?3
-                 WHERE id = ?4 AND state = 'pending' AND expires_at > ?3",
-                params![
-                    update.new_state.as_str(),
-                    update.device_id,
-                    update.now,
-                    update.request_id
-                ],
-            )?;
-            if n == 1 {
-                if let Some(until) = update.pause_until {
+            // One conditional UPDATE: only a pending, unexpired request moves.
+            // A wrong number counts, and the last allowed one denies (the
+            // CASE sees the row as it was before this update).
+            let changed: Option<(String, i64)> = match &update.change {
+                AnswerChange::WrongNumber { max } => tx
+                    .query_row(
+                        "UPDATE requests SET wrong_numbers = wrong_numbers + 1,
+                             state = CASE WHEN wrong_numbers + 1 >= ?1 THEN 'denied' ELSE state END,
+                             answered_by = CASE WHEN wrong_numbers + 1 >= ?1 THEN ?2 ELSE answered_by END,
+                             answered_at = CASE WHEN wrong_numbers + 1 >= ?1 THEN ?3 ELSE answered_at END
+                         WHERE id = ?4 AND state = 'pending' AND expires_at > ?3
+                         RETURNING state, wrong_numbers",
+                        params![i64::from(*max), update.device_id, update.now, update.request_id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?,
+                other => {
+                    let state = match other {
+                        AnswerChange::Approve => "approved",
+                        AnswerChange::Report { .. } => "reported",
+                        _ => "denied",
+                    };
+                    tx.query_row(
+                        "UPDATE requests SET state = ?1, answered_by = ?2, answered_at = ?3
+                         WHERE id = ?4 AND state = 'pending' AND expires_at > ?3
+                         RETURNING state, wrong_numbers",
+                        params![state, update.device_id, update.now, update.request_id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?
+                }
+            };
+            if let Some((state, wrong)) = changed {
+                if let AnswerChange::Report { pause_until } = update.change {
                     tx.execute(
                         "UPDATE users SET paused_until = MAX(paused_until, ?1)
                          WHERE username = (SELECT account FROM requests WHERE id = ?2)",
-                        params![until, update.request_id],
+                        params![pause_until, update.request_id],
                     )?;
                 }
                 if let Some(event) = &update.event {
                     insert_event(&tx, event)?;
                 }
                 tx.commit()?;
-                return Ok(AnswerOutcome::Updated);
+                let state = RequestState::parse(&state).ok_or(StoreError::Corrupt("request state"))?;
+                return Ok(match (state, &update.change) {
+                    (RequestState::Pending, AnswerChange::WrongNumber { max }) => AnswerOutcome::WrongNumber {
+                        tries_left: max.saturating_sub(u32::try_from(wrong).unwrap_or(u32::MAX)).max(1),
+                    },
+                    (state, _) => AnswerOutcome::Updated { state },
+                });
             }
             let found: Option<String> = tx
                 .query_row(
@@ -659,25 +766,173 @@ impl Store for SqliteStore {
         })
     }
 
-    fn session(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<SessionRecord>> {
+    fn session(
+        &self,
+        token_hash: [u8; 32],
+        now: i64,
+        idle_s: i64,
+    ) -> StoreFuture<'_, Option<SessionRecord>> {
         self.run(move |conn| {
-            let found: Option<(String, String, i64)> = conn
+            let found: Option<(String, String, i64, i64, i64)> = conn
                 .query_row(
-                    "SELECT account, scope, expires_at FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
-                    params![&token_hash[..], now],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    "SELECT account, scope, expires_at, verified_at, last_seen_at FROM sessions
+                     WHERE token_hash = ?1 AND expires_at > ?2 AND last_seen_at > ?3",
+                    params![&token_hash[..], now, now - idle_s],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()?;
-            found
-                .map(|(account, scope, expires_at)| {
-                    Ok(SessionRecord {
-                        account,
-                        scope: SessionScope::parse(&scope)
-                            .ok_or(StoreError::Corrupt("unknown session scope"))?,
-                        expires_at,
-                    })
+            let Some((account, scope, expires_at, verified_at, last_seen)) = found else {
+                return Ok(None);
+            };
+            if last_seen < now - super::SESSION_TOUCH_S {
+                conn.execute(
+                    "UPDATE sessions SET last_seen_at = ?1 WHERE token_hash = ?2",
+                    params![now, &token_hash[..]],
+                )?;
+            }
+            Ok(Some(SessionRecord {
+                account,
+                scope: SessionScope::parse(&scope)
+                    .ok_or(StoreError::Corrupt("unknown session scope"))?,
+                expires_at,
+                verified_at,
+            }))
+        })
+    }
+
+    fn mark_session_verified(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let n = conn.execute(
+                "UPDATE sessions SET verified_at = ?1, last_seen_at = ?1 WHERE token_hash = ?2 AND expires_at > ?1",
+                params![now, &token_hash[..]],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn remember_browser(
+        &self,
+        id_hash: [u8; 32],
+        account: String,
+        now: i64,
+        label: String,
+    ) -> StoreFuture<'_, ()> {
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO browsers (id_hash, account, created_at, last_seen_at, label)
+                 VALUES (?1, ?2, ?3, ?3, ?4)
+                 ON CONFLICT (id_hash, account) DO UPDATE SET last_seen_at = excluded.last_seen_at,
+                     label = excluded.label",
+                params![&id_hash[..], account, now, label],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn browser_known(&self, id_hash: [u8; 32], account: String) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT 1 FROM browsers WHERE id_hash = ?1 AND account = ?2 AND revoked_at IS NULL",
+                    params![&id_hash[..], account],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some())
+        })
+    }
+
+    fn add_notice(&self, notice: NewNotice) -> StoreFuture<'_, i64> {
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO notices (account, time, kind, text, device_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![notice.account, notice.time, notice.kind, notice.text, notice.device_id],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    fn notices(
+        &self,
+        account: String,
+        after: i64,
+        since: i64,
+        device_id: String,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<NoticeRecord>> {
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT id, time, kind, text FROM notices
+                 WHERE account = ?1 AND id > ?2 AND time >= ?3 AND (device_id IS NULL OR device_id != ?4)
+                 ORDER BY id LIMIT ?5",
+            )?;
+            let rows = stmt.query_map(
+                params![account, after, since, device_id, i64::from(limit)],
+                |r| Ok(NoticeRecord { id: r.get(0)?, time: r.get(1)?, kind: r.get(2)?, text: r.get(3)? }),
+            )?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn add_admin_token(
+        &self,
+        name: String,
+        token_hash: [u8; 32],
+        now: i64,
+    ) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let n = conn.execute(
+                "INSERT OR IGNORE INTO admin_tokens (name, token_hash, created_at) VALUES (?1, ?2, ?3)",
+                params![name, &token_hash[..], now],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn admin_token(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<String>> {
+        self.run(move |conn| {
+            let name: Option<(String, Option<i64>)> = conn
+                .query_row(
+                    "SELECT name, last_used_at FROM admin_tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
+                    params![&token_hash[..]],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((name, last)) = name else { return Ok(None) };
+            if last.is_none_or(|t| t < now - super::SESSION_TOUCH_S) {
+                conn.execute(
+                    "UPDATE admin_tokens SET last_used_at = ?1 WHERE name = ?2",
+                    params![now, name],
+                )?;
+            }
+            Ok(Some(name))
+        })
+    }
+
+    fn revoke_admin_token(&self, name: String, now: i64) -> StoreFuture<'_, bool> {
+        self.run(move |conn| {
+            let n = conn.execute(
+                "UPDATE admin_tokens SET revoked_at = ?1 WHERE name = ?2 AND revoked_at IS NULL",
+                params![now, name],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn admin_tokens(&self) -> StoreFuture<'_, Vec<AdminTokenRecord>> {
+        self.run(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT name, created_at, last_used_at, revoked_at FROM admin_tokens ORDER BY name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(AdminTokenRecord {
+                    name: r.get(0)?,
+                    created_at: r.get(1)?,
+                    last_used_at: r.get(2)?,
+                    revoked_at: r.get(3)?,
                 })
-                .transpose()
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
@@ -948,8 +1203,6 @@ impl Store for SqliteStore {
         &self,
         account: String,
         code: NewEmailToken,
-        max_per_window: u32,
-        window_s: i64,
     ) -> StoreFuture<'_, EmailCodeOutcome> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -963,14 +1216,6 @@ impl Store for SqliteStore {
             match verified {
                 Some((Some(email), 1)) if email == code.email => {}
                 _ => return Ok(EmailCodeOutcome::NoVerifiedEmail),
-            }
-            let recent: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM email_tokens WHERE account = ?1 AND kind = 'code' AND created_at > ?2",
-                params![account, code.created_at - window_s],
-                |r| r.get(0),
-            )?;
-            if recent >= i64::from(max_per_window) {
-                return Ok(EmailCodeOutcome::RateLimited);
             }
             insert_email_token(&tx, &account, EmailTokenKind::Code, &code)?;
             tx.commit()?;
@@ -994,25 +1239,63 @@ impl Store for SqliteStore {
         })
     }
 
-    fn record_failure(
+    fn reserve_attempts(&self, budgets: Vec<Budget>, now: i64) -> StoreFuture<'_, Reservation> {
+        self.run(move |conn| {
+            // BEGIN IMMEDIATE takes the database's write lock first, so the
+            // counts below and the inserts are one step for every other
+            // connection and process.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for (index, b) in budgets.iter().enumerate() {
+                let (n, oldest): (i64, Option<i64>) = tx.query_row(
+                    "SELECT COUNT(*), MIN(time) FROM attempts WHERE key = ?1 AND time > ?2",
+                    params![b.key, now - b.window_s],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                if n >= i64::from(b.limit) {
+                    let retry_after_s = oldest.map_or(b.window_s, |t| t + b.window_s - now).max(1);
+                    return Ok(Reservation::Refused {
+                        index,
+                        retry_after_s,
+                    });
+                }
+            }
+            let mut ids = Vec::with_capacity(budgets.len());
+            let mut done: Vec<&str> = Vec::with_capacity(budgets.len());
+            for b in &budgets {
+                if done.contains(&b.key.as_str()) {
+                    continue;
+                }
+                done.push(&b.key);
+                tx.execute(
+                    "INSERT INTO attempts (key, time) VALUES (?1, ?2)",
+                    params![b.key, now],
+                )?;
+                ids.push(tx.last_insert_rowid());
+            }
+            tx.commit()?;
+            Ok(Reservation::Granted(ids))
+        })
+    }
+
+    fn release_attempts(&self, ids: Vec<i64>) -> StoreFuture<'_, ()> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for id in ids {
+                tx.execute("DELETE FROM attempts WHERE id = ?1", params![id])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn block_ip_if_due(
         &self,
         ip: String,
-        key: Option<String>,
         now: i64,
         policy: IpBlockPolicy,
     ) -> StoreFuture<'_, bool> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let ip_key = super::ip_failure_key(&ip);
-            tx.execute("INSERT INTO failures (key, time) VALUES (?1, ?2)", params![ip_key, now])?;
-            if let Some(key) = &key {
-                tx.execute("INSERT INTO failures (key, time) VALUES (?1, ?2)", params![key, now])?;
-            }
-            let count: i64 = tx.query_row(
-                "SELECT COUNT(*) FROM failures WHERE key = ?1 AND time > ?2",
-                params![ip_key, now - policy.window_s],
-                |r| r.get(0),
-            )?;
             let already = tx
                 .query_row(
                     "SELECT 1 FROM ip_blocks WHERE ip = ?1 AND (until IS NULL OR until > ?2)",
@@ -1021,40 +1304,34 @@ impl Store for SqliteStore {
                 )
                 .optional()?
                 .is_some();
-            let blocked = already || (policy.max_failures > 0 && count >= i64::from(policy.max_failures));
-            if blocked && !already {
-                tx.execute(
-                    "INSERT OR REPLACE INTO ip_blocks (ip, blocked_at, until, failures) VALUES (?1, ?2, ?3, ?4)",
-                    params![ip, now, policy.block_s.map(|s| now + s), count],
-                )?;
-                insert_event(
-                    &tx,
-                    &NewEvent {
-                        time: now,
-                        kind: "ip_blocked",
-                        account: None,
-                        device_id: None,
-                        request_id: None,
-                        detail: format!("ip={ip} failures={count}"),
-                    },
-                )?;
+            if already {
+                return Ok(true);
             }
-            tx.commit()?;
-            Ok(blocked)
-        })
-    }
-
-    fn failures_since(&self, key: String, since: i64) -> StoreFuture<'_, FailureWindow> {
-        self.run(move |conn| {
-            let (n, oldest): (i64, Option<i64>) = conn.query_row(
-                "SELECT COUNT(*), MIN(time) FROM failures WHERE key = ?1 AND time > ?2",
-                params![key, since],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+            let count: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM attempts WHERE key = ?1 AND time > ?2",
+                params![super::ip_failure_key(&ip), now - policy.window_s],
+                |r| r.get(0),
             )?;
-            Ok(FailureWindow {
-                count: u32::try_from(n).unwrap_or(u32::MAX),
-                oldest,
-            })
+            if policy.max_failures == 0 || count < i64::from(policy.max_failures) {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO ip_blocks (ip, blocked_at, until, failures) VALUES (?1, ?2, ?3, ?4)",
+                params![ip, now, policy.block_s.map(|s| now + s), count],
+            )?;
+            insert_event(
+                &tx,
+                &NewEvent {
+                    time: now,
+                    kind: "ip_blocked",
+                    account: None,
+                    device_id: None,
+                    request_id: None,
+                    detail: format!("ip={ip} failures={count}"),
+                },
+            )?;
+            tx.commit()?;
+            Ok(true)
         })
     }
 
@@ -1087,7 +1364,7 @@ impl Store for SqliteStore {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let n = tx.execute("DELETE FROM ip_blocks WHERE ip = ?1", params![ip])?;
             tx.execute(
-                "DELETE FROM failures WHERE key = ?1",
+                "DELETE FROM attempts WHERE key = ?1",
                 params![super::ip_failure_key(&ip)],
             )?;
             tx.commit()?;
@@ -1111,14 +1388,16 @@ impl Store for SqliteStore {
     fn create_flow(&self, flow: LoginFlow) -> StoreFuture<'_, ()> {
         self.run(move |conn| {
             conn.execute(
-                "INSERT INTO login_flows (token_hash, account, created_at, expires_at, request_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO login_flows (token_hash, account, created_at, expires_at, request_id, reauth_of, next)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     &flow.token_hash[..],
                     flow.account,
                     flow.created_at,
                     flow.expires_at,
-                    flow.request_id
+                    flow.request_id,
+                    flow.reauth_of.as_ref().map(|h| h.to_vec()),
+                    flow.next
                 ],
             )?;
             Ok(())
@@ -1129,18 +1408,23 @@ impl Store for SqliteStore {
         self.run(move |conn| {
             Ok(conn
                 .query_row(
-                    "SELECT token_hash, account, created_at, expires_at, request_id FROM login_flows
+                    "SELECT token_hash, account, created_at, expires_at, request_id, reauth_of, next FROM login_flows
                      WHERE token_hash = ?1 AND expires_at > ?2",
                     params![&token_hash[..], now],
-                    |r| {
-                        Ok(LoginFlow {
-                            token_hash: digest_from(r.get(0)?, 0)?,
-                            account: r.get(1)?,
-                            created_at: r.get(2)?,
-                            expires_at: r.get(3)?,
-                            request_id: r.get(4)?,
-                        })
-                    },
+                    flow_from_row,
+                )
+                .optional()?)
+        })
+    }
+
+    fn consume_flow(&self, token_hash: [u8; 32], now: i64) -> StoreFuture<'_, Option<LoginFlow>> {
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "DELETE FROM login_flows WHERE token_hash = ?1 AND expires_at > ?2
+                     RETURNING token_hash, account, created_at, expires_at, request_id, reauth_of, next",
+                    params![&token_hash[..], now],
+                    flow_from_row,
                 )
                 .optional()?)
         })
@@ -1170,32 +1454,51 @@ impl Store for SqliteStore {
         &self,
         space_id: String,
         auth_hash: [u8; 32],
+        owner: String,
+        quota: SyncQuota,
         now: i64,
     ) -> StoreFuture<'_, SpaceOutcome> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let found: Option<(Vec<u8>, Option<i64>)> = tx
+            let found: Option<(Vec<u8>, Option<i64>, Option<String>)> = tx
                 .query_row(
-                    "SELECT auth_hash, deleted_at FROM sync_spaces WHERE space_id = ?1",
+                    "SELECT auth_hash, deleted_at, owner FROM sync_spaces WHERE space_id = ?1",
                     params![space_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
             let outcome = match found {
-                Some((_, Some(_))) => SpaceOutcome::Deleted,
-                Some((hash, None)) => {
-                    if crate::crypto::digest_eq(&digest_from(hash, 0)?, &auth_hash) {
-                        SpaceOutcome::Exists
-                    } else {
+                Some((_, Some(_), _)) => SpaceOutcome::Deleted,
+                Some((hash, None, stored_owner)) => {
+                    let same_key = crate::crypto::digest_eq(&digest_from(hash, 0)?, &auth_hash);
+                    if !same_key || stored_owner.as_deref().is_some_and(|o| o != owner) {
                         SpaceOutcome::Forbidden
+                    } else {
+                        if stored_owner.is_none() {
+                            tx.execute(
+                                "UPDATE sync_spaces SET owner = ?1 WHERE space_id = ?2",
+                                params![owner, space_id],
+                            )?;
+                        }
+                        SpaceOutcome::Exists
                     }
                 }
                 None => {
-                    tx.execute(
-                        "INSERT INTO sync_spaces (space_id, auth_hash, created_at, rev) VALUES (?1, ?2, ?3, 0)",
-                        params![space_id, &auth_hash[..], now],
+                    let live: i64 = tx.query_row(
+                        "SELECT COUNT(*) FROM sync_spaces WHERE owner = ?1 AND deleted_at IS NULL",
+                        params![owner],
+                        |r| r.get(0),
                     )?;
-                    SpaceOutcome::Created
+                    if live >= i64::from(quota.spaces) {
+                        SpaceOutcome::QuotaExceeded
+                    } else {
+                        tx.execute(
+                            "INSERT INTO sync_spaces (space_id, auth_hash, created_at, rev, owner, bytes)
+                             VALUES (?1, ?2, ?3, 0, ?4, 0)",
+                            params![space_id, &auth_hash[..], now, owner],
+                        )?;
+                        SpaceOutcome::Created
+                    }
                 }
             };
             tx.commit()?;
@@ -1207,7 +1510,7 @@ impl Store for SqliteStore {
         self.run(move |conn| {
             Ok(conn
                 .query_row(
-                    "SELECT auth_hash, created_at, deleted_at, rev FROM sync_spaces WHERE space_id = ?1",
+                    "SELECT auth_hash, created_at, deleted_at, rev, owner, bytes FROM sync_spaces WHERE space_id = ?1",
                     params![space_id],
                     |r| {
                         Ok(SyncSpace {
@@ -1215,6 +1518,8 @@ impl Store for SqliteStore {
                             created_at: r.get(1)?,
                             deleted_at: r.get(2)?,
                             rev: r.get(3)?,
+                            owner: r.get(4)?,
+                            bytes: r.get(5)?,
                         })
                     },
                 )
@@ -1247,23 +1552,34 @@ impl Store for SqliteStore {
     fn sync_put_entries(
         &self,
         space_id: String,
+        owner: String,
         puts: Vec<SyncPut>,
-        max_entries: u32,
+        quota: SyncQuota,
         now: i64,
     ) -> StoreFuture<'_, SyncPutOutcome> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let found: Option<(i64, Option<i64>)> = tx
+            let found: Option<(i64, Option<i64>, Option<String>, i64)> = tx
                 .query_row(
-                    "SELECT rev, deleted_at FROM sync_spaces WHERE space_id = ?1",
+                    "SELECT rev, deleted_at, owner, bytes FROM sync_spaces WHERE space_id = ?1",
                     params![space_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()?;
-            let mut rev = match found {
-                Some((rev, None)) => rev,
+            let (mut rev, mut space_bytes) = match found {
+                Some((rev, None, stored, bytes)) => {
+                    if stored.as_deref().is_some_and(|o| o != owner) {
+                        return Ok(SyncPutOutcome::Forbidden);
+                    }
+                    (rev, bytes)
+                }
                 _ => return Ok(SyncPutOutcome::Gone),
             };
+            let others: i64 = tx.query_row(
+                "SELECT COALESCE(SUM(bytes), 0) FROM sync_spaces WHERE owner = ?1 AND space_id != ?2",
+                params![owner, space_id],
+                |r| r.get(0),
+            )?;
             let mut count: i64 = tx.query_row(
                 "SELECT COUNT(*) FROM sync_entries WHERE space_id = ?1",
                 params![space_id],
@@ -1284,11 +1600,16 @@ impl Store for SqliteStore {
                     results.push(SyncPutResult::Conflict(SyncBlob { entry_id: put.entry_id, rev, blob }));
                     continue;
                 }
+                let old_len = current.as_ref().map_or(0, |c| c.1.len() as i64);
                 if current.is_none() {
                     count += 1;
-                    if count > i64::from(max_entries) {
-                        return Ok(SyncPutOutcome::Full);
+                    if count > i64::from(quota.entries) {
+                        return Ok(SyncPutOutcome::QuotaExceeded(QuotaKind::Entries));
                     }
+                }
+                space_bytes += put.blob.len() as i64 - old_len;
+                if others + space_bytes > quota.bytes {
+                    return Ok(SyncPutOutcome::QuotaExceeded(QuotaKind::Bytes));
                 }
                 rev += 1;
                 tx.execute(
@@ -1298,7 +1619,10 @@ impl Store for SqliteStore {
                 )?;
                 results.push(SyncPutResult::Stored { rev });
             }
-            tx.execute("UPDATE sync_spaces SET rev = ?1 WHERE space_id = ?2", params![rev, space_id])?;
+            tx.execute(
+                "UPDATE sync_spaces SET rev = ?1, bytes = ?2, owner = ?3 WHERE space_id = ?4",
+                params![rev, space_bytes, owner, space_id],
+            )?;
             tx.commit()?;
             Ok(SyncPutOutcome::Done(results))
         })
@@ -1314,6 +1638,10 @@ impl Store for SqliteStore {
             if n == 1 {
                 tx.execute(
                     "DELETE FROM sync_entries WHERE space_id = ?1",
+                    params![space_id],
+                )?;
+                tx.execute(
+                    "UPDATE sync_spaces SET bytes = 0 WHERE space_id = ?1",
                     params![space_id],
                 )?;
             }

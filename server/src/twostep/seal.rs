@@ -10,7 +10,8 @@
 //! directory and so the key. Losing `seed.key` means every user enrolls
 //! their authenticator app again (their other methods still work).
 //!
-//! The same file keys the digests of emailed emergency codes (8 digits, so a
+//! The same file keys the MACs of device cookies (known browsers) and the
+//! digests of emailed emergency codes (8 digits, so a
 //! plain hash of one could be found by trying them all).
 //!
 //! Stored form: `CSS1` ‖ 12-byte nonce ‖ ciphertext ‖ 16-byte tag. Seeds
@@ -39,6 +40,7 @@ pub(crate) const FILE: &str = "seed.key";
 pub(crate) struct SeedKey {
     seeds: LessSafeKey,
     codes: hmac::Key,
+    browsers: hmac::Key,
 }
 
 /// An HKDF output length for ring.
@@ -72,10 +74,15 @@ impl SeedKey {
         prk.expand(&[b"emergency codes v1"], Len(32))
             .and_then(|okm| okm.fill(codes.as_mut_slice()))
             .map_err(fail)?;
+        let mut browsers = Zeroizing::new([0u8; 32]);
+        prk.expand(&[b"device cookies v1"], Len(32))
+            .and_then(|okm| okm.fill(browsers.as_mut_slice()))
+            .map_err(fail)?;
         let seeds = UnboundKey::new(&AES_256_GCM, seeds.as_slice()).map_err(fail)?;
         Ok(Self {
             seeds: LessSafeKey::new(seeds),
             codes: hmac::Key::new(hmac::HMAC_SHA256, codes.as_slice()),
+            browsers: hmac::Key::new(hmac::HMAC_SHA256, browsers.as_slice()),
         })
     }
 
@@ -87,6 +94,17 @@ impl SeedKey {
         ctx.update(account.as_bytes());
         ctx.update(&[0]);
         ctx.update(code.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+
+    /// The MAC of a browser id in its device cookie (every node derives the
+    /// same key from the shared `seed.key`, so any node accepts the cookie).
+    pub(crate) fn browser_mac(&self, browser_id: &[u8]) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.browsers);
+        ctx.update(b"countersign device cookie v1\0");
+        ctx.update(browser_id);
         let mut out = [0u8; 32];
         out.copy_from_slice(ctx.sign().as_ref());
         out

@@ -23,14 +23,19 @@ use base64::Engine as _;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::browser;
 use super::layout::{error, flash, info, page};
 use super::session::{current, WebUser};
-use super::signin::{factors_of, Flash, PageError};
+use super::signin::{factors_of, safe_next, start_flow, Flash, PageError};
 use crate::accounts::{pairing_invite, SignInMethod};
+use crate::api::extract::ClientIp;
+use crate::api::pairing::check_password;
 use crate::crypto::{random_token, sha256};
 use crate::error::ServerError;
+use crate::notify::{announce, Change};
 use crate::state::Shared;
 use crate::store::{NewEmailToken, SecondStep, SessionScope, UserRecord};
+use crate::twostep::guard::Attempter;
 use crate::twostep::status::{is_enforced, status, Factors, TwoStepStatus};
 use crate::twostep::{email, otp};
 
@@ -50,6 +55,47 @@ async fn require(
         }
         Some(u) => Ok(u),
     })
+}
+
+/// Whether `u` may change sign-in security now: a full session whose
+/// sign-in (password and second step) was checked in the last few minutes,
+/// or a setup session while the account has no second step at all (first
+/// enrollment). Otherwise the answer is where to confirm it first.
+async fn require_recent(
+    shared: &Shared,
+    u: &WebUser,
+    back_to: &str,
+) -> Result<Result<(), Response>, ServerError> {
+    match u.session.scope {
+        SessionScope::Setup => {
+            let f = factors_of(shared, &u.user).await?;
+            if f.any_second_step() {
+                Ok(Err(Redirect::to("/setup?m=finish_first").into_response()))
+            } else {
+                Ok(Ok(()))
+            }
+        }
+        SessionScope::Full if u.recently_verified(shared) => Ok(Ok(())),
+        SessionScope::Full => Ok(Err(Redirect::to(&format!(
+            "/account/reauth?next={}",
+            percent_encoding::utf8_percent_encode(back_to, percent_encoding::NON_ALPHANUMERIC)
+        ))
+        .into_response())),
+    }
+}
+
+/// `require` + `require_recent` for a form handler.
+macro_rules! recent_user {
+    ($shared:expr, $headers:expr, $setup_ok:expr, $back:expr) => {{
+        let u = match require(&$shared, &$headers, $setup_ok).await? {
+            Ok(u) => u,
+            Err(r) => return Ok(r),
+        };
+        if let Err(r) = require_recent(&$shared, &u, $back).await? {
+            return Ok(r);
+        }
+        u
+    }};
 }
 
 /// Where a form handler returns to.
@@ -144,6 +190,9 @@ async fn phones_section(
                     @for d in &active {
                         li {
                             span.device-name { (d.name) } " (" (d.platform) ")"
+                            @if d.paired_via == "password" {
+                                " — " span.warning { "paired with the password alone" }
+                            }
                             form.inline method="post" action="/account/devices/revoke" {
                                 input type="hidden" name="device_id" value=(d.id);
                                 button.secondary type="submit" { "Remove" }
@@ -151,6 +200,9 @@ async fn phones_section(
                         }
                     }
                 }
+            }
+            @if active.iter().any(|d| d.paired_via == "password") {
+                p.hint #password-pairing { "A phone paired with the password alone (before this account had a second step) is marked. If you don't recognise it, remove it and change your password." }
             }
             @if let Some((uri, expires_at)) = pair {
                 p { "Scan this with Countersign on your phone (Add → Approve sign-in). It works once, for "
@@ -332,10 +384,7 @@ async fn with_error(shared: &Shared, u: &WebUser, text: &str, code: StatusCode) 
 
 /// `POST /account/otp/start`: a fresh pending seed.
 pub(crate) async fn otp_start(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> PageResult {
-    let u = match require(&shared, &headers, true).await? {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
-    };
+    let u = recent_user!(shared, headers, true, "/account");
     shared
         .store
         .set_otp_pending(
@@ -362,10 +411,7 @@ pub(crate) async fn otp_confirm(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> PageResult {
-    let u = match require(&shared, &headers, true).await? {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
-    };
+    let u = recent_user!(shared, headers, true, "/account");
     let Some(pending) = &u.user.otp_pending else {
         return Ok(Redirect::to(home_of(&u)).into_response());
     };
@@ -378,6 +424,15 @@ pub(crate) async fn otp_confirm(
                 .await? =>
         {
             shared.log(format_args!("authenticator app enrolled"));
+            announce(
+                &shared,
+                &u.user.username,
+                Change::TwoStepChanged,
+                "An authenticator app was added to your account as a second step.",
+                None,
+                None,
+            )
+            .await;
             Ok(Redirect::to(&format!("{}?m=otp_on", home_of(&u))).into_response())
         }
         _ => with_error(
@@ -404,10 +459,7 @@ pub(crate) async fn otp_remove(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
 ) -> PageResult {
-    let u = match require(&shared, &headers, false).await? {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
-    };
+    let u = recent_user!(shared, headers, false, "/account");
     let mut factors = factors_of(&shared, &u.user).await?;
     factors.otp = false;
     let uses_otp =
@@ -416,15 +468,21 @@ pub(crate) async fn otp_remove(
         return with_error(&shared, &u, "Your sign-in method uses the authenticator app. Choose another method (or pair a phone) first.", StatusCode::CONFLICT).await;
     }
     shared.store.remove_otp(u.user.username.clone()).await?;
+    announce(
+        &shared,
+        &u.user.username,
+        Change::TwoStepChanged,
+        "The authenticator app was removed from your account.",
+        None,
+        None,
+    )
+    .await;
     Ok(Redirect::to("/account?m=otp_removed").into_response())
 }
 
 /// `POST /account/pair`: shows a one-time pairing QR code.
 pub(crate) async fn pair(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> PageResult {
-    let u = match require(&shared, &headers, true).await? {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
-    };
+    let u = recent_user!(shared, headers, true, "/account");
     let (uri, expires_at) = pairing_invite(&shared, &u.user.username).await?;
     render(
         &shared,
@@ -450,10 +508,7 @@ pub(crate) async fn revoke_device(
     headers: HeaderMap,
     Form(form): Form<DeviceForm>,
 ) -> PageResult {
-    let u = match require(&shared, &headers, false).await? {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
-    };
+    let u = recent_user!(shared, headers, false, "/account");
     let devices = shared.store.devices(u.user.username.clone()).await?;
     let active: Vec<_> = devices.iter().filter(|d| d.revoked_at.is_none()).collect();
     if !active.iter().any(|d| d.id == form.device_id) {
@@ -472,8 +527,23 @@ pub(crate) async fn revoke_device(
     }
     shared
         .store
-        .revoke_device(form.device_id, shared.now(), "device_revoked")
+        .revoke_device(form.device_id.clone(), shared.now(), "device_revoked")
         .await?;
+    if let Some(d) = active.iter().find(|d| d.id == form.device_id) {
+        let text = format!(
+            "The phone \u{201c}{}\u{201d} ({}) was removed from your account.",
+            d.name, d.platform
+        );
+        announce(
+            &shared,
+            &u.user.username,
+            Change::DeviceRemoved,
+            &text,
+            Some(&d.id),
+            None,
+        )
+        .await;
+    }
     Ok(Redirect::to("/account?m=device_revoked").into_response())
 }
 
@@ -489,10 +559,7 @@ pub(crate) async fn set_method(
     headers: HeaderMap,
     Form(form): Form<MethodForm>,
 ) -> PageResult {
-    let u = match require(&shared, &headers, false).await? {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
-    };
+    let u = recent_user!(shared, headers, false, "/account");
     let factors = factors_of(&shared, &u.user).await?;
     let groups = shared.store.enforced_groups().await?;
     let (method, second, ready) = match form.method.as_str() {
@@ -533,7 +600,18 @@ pub(crate) async fn set_method(
     Ok(Redirect::to("/signin?m=two_step_changed").into_response())
 }
 
-/// Changes the sign-in method and signs the user out everywhere.
+/// What the account page calls a method.
+pub(crate) fn method_words(method: SignInMethod, second: SecondStep) -> &'static str {
+    match (method, second) {
+        (SignInMethod::Password, _) => "Password only (2-step verification off)",
+        (SignInMethod::PasswordApprove, SecondStep::Approve) => "Password + phone approval",
+        (SignInMethod::PasswordApprove, SecondStep::Otp) => "Password + authenticator code",
+        (SignInMethod::Approve, _) => "Passwordless: phone approval",
+    }
+}
+
+/// Changes the sign-in method, signs the user out everywhere and tells
+/// their phones and backup address.
 pub(crate) async fn set_sign_in(
     shared: &Shared,
     account: &str,
@@ -558,6 +636,13 @@ pub(crate) async fn set_sign_in(
     shared.log(format_args!(
         "sign-in method changed ({by}); sessions ended"
     ));
+    if changed {
+        let text = format!(
+            "The sign-in method of your account was changed to \u{201c}{}\u{201d} ({by}). Every session was signed out.",
+            method_words(method, second)
+        );
+        announce(shared, account, Change::TwoStepChanged, &text, None, None).await;
+    }
     Ok(changed)
 }
 
@@ -605,10 +690,10 @@ pub(crate) async fn set_email(
     headers: HeaderMap,
     Form(form): Form<EmailForm>,
 ) -> PageResult {
-    let u = match require(&shared, &headers, false).await? {
-        Ok(u) => u,
-        Err(r) => return Ok(r),
-    };
+    let u = recent_user!(shared, headers, false, "/account");
+    // Told to the old address (when it was verified): whoever replaces it
+    // cannot hide that from the owner.
+    let old_verified = u.user.email.clone().filter(|_| u.user.email_verified);
     let address = form.email.trim();
     let Some(mailer) = &shared.mailer else {
         return with_error(
@@ -624,6 +709,15 @@ pub(crate) async fn set_email(
             .store
             .set_backup_email(u.user.username.clone(), None, None)
             .await?;
+        announce(
+            &shared,
+            &u.user.username,
+            Change::EmailChanged,
+            "The backup email address of your account was removed.",
+            None,
+            old_verified.as_deref(),
+        )
+        .await;
         return Ok(Redirect::to("/account?m=done").into_response());
     }
     if let Err(e) = email::check_email(address) {
@@ -662,6 +756,19 @@ pub(crate) async fn set_email(
         )
         .await?;
     shared.log(format_args!("backup email verification sent"));
+    let text = format!(
+        "The backup email address of your account was changed to {}.",
+        email::masked(address)
+    );
+    announce(
+        &shared,
+        &u.user.username,
+        Change::EmailChanged,
+        &text,
+        None,
+        old_verified.as_deref(),
+    )
+    .await;
     Ok(Redirect::to("/account?m=email_sent").into_response())
 }
 
@@ -728,4 +835,111 @@ pub(crate) fn two_step_status(
     groups: &[String],
 ) -> TwoStepStatus {
     status(user, Factors::of(user, active_devices), groups)
+}
+
+/// `?next=…`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct NextQuery {
+    next: Option<String>,
+}
+
+fn next_of(next: Option<&str>) -> String {
+    next.filter(|n| safe_next(n))
+        .unwrap_or("/account")
+        .to_owned()
+}
+
+/// `GET /account/reauth?next=…`: "confirm it's you" before a security
+/// change — the password (unless the account has none) and then the
+/// account's second step, as at sign-in.
+pub(crate) async fn reauth_page(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> PageResult {
+    let u = match require(&shared, &headers, false).await? {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    let next = next_of(q.next.as_deref());
+    Ok(reauth_form(&shared, &u, &next, html! {}, StatusCode::OK))
+}
+
+fn reauth_form(
+    shared: &Shared,
+    u: &WebUser,
+    next: &str,
+    notice: Markup,
+    code: StatusCode,
+) -> Response {
+    let minutes = shared.limits.reauth_window_s / 60;
+    page(
+        code,
+        &shared.name,
+        "Confirm it's you",
+        Some((&u.user.username, u.user.is_admin)),
+        html! {
+            (notice)
+            p { "Changes to how you sign in need a fresh confirmation: it lasts " (minutes) " minutes." }
+            form method="post" action="/account/reauth" {
+                input type="hidden" name="next" value=(next);
+                @if u.user.method.needs_password() {
+                    label for="reauth-password" { "Password" }
+                    input #reauth-password type="password" name="password" autocomplete="current-password" required autofocus;
+                }
+                button type="submit" id="reauth-continue" { "Continue" }
+            }
+        },
+    )
+}
+
+/// `POST /account/reauth` form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReauthForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /account/reauth`: checks the password, then runs the account's
+/// second step as a login flow that re-verifies this session.
+pub(crate) async fn reauth(
+    State(shared): State<Arc<Shared>>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<ReauthForm>,
+) -> PageResult {
+    let u = match require(&shared, &headers, false).await? {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    let next = next_of(Some(&form.next));
+    if u.user.method.needs_password() {
+        let known = browser::known_for(&shared, &headers, &u.user.username).await?;
+        let who = Attempter {
+            account: &u.user.username,
+            ip: &ip,
+            known_browser: known.as_deref(),
+        };
+        let hash = u.user.password_hash.clone();
+        if let Err(e) = check_password(&shared, &who, &form.password, hash).await {
+            let text = match e.code() {
+                "invalid_credentials" => "Wrong password.".to_owned(),
+                _ => e.message().to_owned(),
+            };
+            return Ok(reauth_form(&shared, &u, &next, error(&text), e.status()));
+        }
+    }
+    let factors = factors_of(&shared, &u.user).await?;
+    if factors.any_second_step() {
+        return start_flow(&shared, &u.user.username, Some(u.token_hash), Some(next)).await;
+    }
+    // No second step exists: the password is the whole sign-in.
+    shared
+        .store
+        .mark_session_verified(u.token_hash, shared.now())
+        .await?;
+    let sep = if next.contains('?') { '&' } else { '?' };
+    Ok(Redirect::to(&format!("{next}{sep}m=verified")).into_response())
 }

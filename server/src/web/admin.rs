@@ -37,11 +37,34 @@ async fn require_admin(
         Some(u) if !u.user.is_admin => {
             Err((StatusCode::FORBIDDEN, "administrators only").into_response())
         }
+        // The admin flag needs 2-step verification (its setup session is
+        // the only one an admin without it gets; this covers a flag given
+        // to someone already signed in).
+        Some(u) if u.user.method == SignInMethod::Password => Err(page(
+            StatusCode::FORBIDDEN,
+            &shared.name,
+            "Administration",
+            Some((&u.user.username, false)),
+            error("Administrators must use 2-step verification. Turn it on on your security page, then come back."),
+        )),
         Some(u) => Ok(u),
     })
 }
 
-fn fmt_time(t: i64) -> String {
+/// [`require_admin`] for a change: the admin's sign-in must also have been
+/// checked in the last few minutes ("sudo mode").
+async fn require_admin_recent(
+    shared: &Shared,
+    headers: &HeaderMap,
+) -> Result<Result<WebUser, Response>, ServerError> {
+    Ok(match require_admin(shared, headers).await? {
+        Ok(u) if u.recently_verified(shared) => Ok(u),
+        Ok(_) => Err(Redirect::to("/account/reauth?next=%2Fadmin").into_response()),
+        Err(r) => Err(r),
+    })
+}
+
+pub(crate) fn fmt_time(t: i64) -> String {
     let u = countersign_core::civil::utc(t);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02} UTC",
@@ -257,7 +280,7 @@ pub(crate) async fn create_user_handler(
     headers: HeaderMap,
     Form(form): Form<NewUserForm>,
 ) -> PageResult {
-    let u = match require_admin(&shared, &headers).await? {
+    let u = match require_admin_recent(&shared, &headers).await? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
@@ -277,7 +300,7 @@ pub(crate) async fn user_action(
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> PageResult {
-    let u = match require_admin(&shared, &headers).await? {
+    let u = match require_admin_recent(&shared, &headers).await? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
@@ -310,7 +333,7 @@ pub(crate) async fn user_action(
                 &name,
                 SignInMethod::Password,
                 target.second_step,
-                "by admin",
+                &format!("by administrator {}", u.user.username),
             )
             .await?;
             format!("2-step verification disabled for {name}; they were signed out everywhere.")
@@ -320,6 +343,21 @@ pub(crate) async fn user_action(
                 .store
                 .revoke_all_devices(name.clone(), shared.now())
                 .await?;
+            if n > 0 {
+                let text = format!(
+                    "An administrator ({}) removed every phone ({n}) from your account.",
+                    u.user.username
+                );
+                crate::notify::announce(
+                    &shared,
+                    &name,
+                    crate::notify::Change::DeviceRemoved,
+                    &text,
+                    None,
+                    None,
+                )
+                .await;
+            }
             format!("Revoked {n} phone(s) of {name}.")
         }
         _ => {
@@ -350,7 +388,7 @@ pub(crate) async fn group_enforcement(
     headers: HeaderMap,
     Form(form): Form<GroupForm>,
 ) -> PageResult {
-    let u = match require_admin(&shared, &headers).await? {
+    let u = match require_admin_recent(&shared, &headers).await? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
@@ -377,7 +415,7 @@ pub(crate) async fn unblock(
     headers: HeaderMap,
     Form(form): Form<UnblockForm>,
 ) -> PageResult {
-    let u = match require_admin(&shared, &headers).await? {
+    let u = match require_admin_recent(&shared, &headers).await? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };

@@ -74,6 +74,12 @@ pub(crate) fn flash(key: Option<&str>) -> Markup {
         Some("email_verified") => "Backup email verified.",
         Some("device_revoked") => "Device removed.",
         Some("done") => "Done.",
+        Some("verified") => {
+            "Confirmed. You can change your sign-in security for the next few minutes."
+        }
+        Some("finish_first") => {
+            "Your account has a second step now: finish setup, then sign in again to add more."
+        }
         _ => return html! {},
     };
     info(text)

@@ -18,9 +18,12 @@
 
 mod account;
 mod admin;
+mod browser;
 mod layout;
 mod session;
 mod signin;
+
+pub(crate) use admin::fmt_time;
 
 use std::sync::Arc;
 
@@ -61,6 +64,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(account::verify_email_page).post(account::verify_email),
         )
         .route("/account/method", post(account::set_method))
+        .route(
+            "/account/reauth",
+            get(account::reauth_page).post(account::reauth),
+        )
         .route("/admin", get(admin::admin_page))
         .route("/admin/users", post(admin::create_user_handler))
         .route("/admin/users/action", post(admin::user_action))

@@ -13,10 +13,12 @@ use crate::error::ServerError;
 use crate::state::Shared;
 use crate::store::{NewSession, SessionRecord, SessionScope, UserRecord};
 
-/// Session cookie name.
-pub(crate) const SESSION_COOKIE: &str = "cs_session";
+/// Session cookie name. The `__Host-` prefix makes browsers insist on
+/// `Secure`, `Path=/` and no `Domain`, so no other host (a sibling
+/// subdomain, a plain-HTTP page) can set or overwrite it.
+pub(crate) const SESSION_COOKIE: &str = "__Host-cs_session";
 /// Login-flow cookie name (between the password and the second step).
-pub(crate) const FLOW_COOKIE: &str = "cs_flow";
+pub(crate) const FLOW_COOKIE: &str = "__Host-cs_flow";
 
 /// The value of cookie `name`, if sent.
 pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -61,7 +63,11 @@ pub(crate) async fn current(
         return Ok(None);
     };
     let token_hash = sha256(token.as_bytes());
-    let Some(session) = shared.store.session(token_hash, shared.now()).await? else {
+    let Some(session) = shared
+        .store
+        .session(token_hash, shared.now(), shared.limits.session_idle_s)
+        .await?
+    else {
         return Ok(None);
     };
     let Some(user) = shared.store.user(session.account.clone()).await? else {
@@ -74,11 +80,24 @@ pub(crate) async fn current(
     }))
 }
 
+impl WebUser {
+    /// Whether the full sign-in (password and second step) was checked
+    /// within the re-authentication window ("sudo mode"): what pages that
+    /// change sign-in security require.
+    pub(crate) fn recently_verified(&self, shared: &Shared) -> bool {
+        self.session.verified_at > 0
+            && shared.now() - self.session.verified_at < shared.limits.reauth_window_s
+    }
+}
+
 /// Stores a new session for `account` and returns its `Set-Cookie`.
+/// `verified`: the full sign-in was just checked (see
+/// [`NewSession::verified_at`]).
 pub(crate) async fn start_session(
     shared: &Shared,
     account: &str,
     scope: SessionScope,
+    verified: bool,
 ) -> Result<HeaderValue, ServerError> {
     let token = random_token()?;
     let now = shared.now();
@@ -90,6 +109,7 @@ pub(crate) async fn start_session(
             created_at: now,
             expires_at: now + shared.limits.session_ttl_s,
             scope,
+            verified_at: if verified { now } else { 0 },
         })
         .await?;
     Ok(set_cookie(
@@ -167,6 +187,11 @@ pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
         ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // The server only speaks HTTPS: browsers must never try plain HTTP.
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -192,7 +217,7 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(
             header::COOKIE,
-            HeaderValue::from_static("a=1; cs_session=abc; b=2"),
+            HeaderValue::from_static("a=1; __Host-cs_session=abc; b=2"),
         );
         assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&h, "cs"), None);

@@ -1,19 +1,29 @@
 //! The sign-in pages: username → password → second step → session.
 //!
 //! After the password (or, for a passwordless account, the username) a
-//! login flow is stored and named by the `cs_flow` cookie for a few
+//! login flow is stored and named by the `__Host-cs_flow` cookie for a few
 //! minutes; the second step then runs against it:
 //! - approve: an Approve request is started (the same code path as the JSON
-//!   API, so every push-bombing limit applies) and the page shows the number
-//!   to pick; the script long-polls `/signin/status` and submits "Continue"
-//!   when the phone approves (without the script the user presses it);
-//! - TOTP: a 6-digit code, ±1 step, replay refused, guesses limited;
-//! - backup email: an 8-digit emergency code mailed on request.
+//!   API, so every push-bombing limit applies; a new request from the flow
+//!   replaces its old one) and the page shows the number the user types on
+//!   the phone; the script long-polls `/signin/status` and submits
+//!   "Continue" when the phone approves (without the script the user
+//!   presses it);
+//! - TOTP: a 6-digit code, ±1 step, replay refused;
+//! - backup email: an 8-digit emergency code mailed on request — only after
+//!   the password (never for passwordless accounts: email alone is not a
+//!   factor) and never to re-verify a session.
 //!
-//! Users for whom 2-step verification is enforced or chosen but not set up
-//! get a setup-only session and land on `/setup`. Every failure counts
-//! towards the client address's auto-block; a blocked address sees the
-//! same page whatever username it typed.
+//! Every guess reserves its attempt before it is checked (`twostep::guard`),
+//! so concurrent guesses cannot pass a limit; a browser known for the
+//! account (device cookie, `web::browser`) has limits of its own. Finishing
+//! consumes the flow atomically: one flow is one session. The same flow
+//! re-verifies a signed-in session ("sudo mode", `account::reauth`).
+//!
+//! Users for whom 2-step verification is enforced (individually, by group,
+//! or because they are admins) or chosen but not set up get a setup-only
+//! session and land on `/setup`. A blocked address sees the same page
+//! whatever username it typed.
 
 use std::sync::Arc;
 
@@ -25,15 +35,16 @@ use countersign_core::approve::protocol::RequestState;
 use maud::{html, Markup};
 use serde::{Deserialize, Serialize};
 
+use super::browser;
 use super::layout::{error, flash, info, page};
 use super::session::{
     clear_cookie, cookie, current, redirect_with, set_cookie, start_session, FLOW_COOKIE,
     SESSION_COOKIE,
 };
-use crate::accounts::{check_username, SignInMethod};
+use crate::accounts::{check_username, name_key, SignInMethod};
 use crate::api::extract::{user_agent, ClientIp};
-use crate::api::pairing::verify_user_password;
-use crate::api::signin::start_approve;
+use crate::api::pairing::check_password;
+use crate::api::signin::{start_approve, ApproveStart};
 use crate::api::{enabled, wait_duration, wait_for};
 use crate::crypto::{random_token, sha256};
 use crate::error::ServerError;
@@ -41,8 +52,9 @@ use crate::state::Shared;
 use crate::store::{
     EmailCodeOutcome, LoginFlow, NewEmailToken, NewEvent, SecondStep, SessionScope, UserRecord,
 };
+use crate::twostep::guard::{self, Attempt, Attempter, Refusal};
 use crate::twostep::status::{is_enforced, Factors};
-use crate::twostep::{email, guard, otp};
+use crate::twostep::{email, otp};
 
 /// Any failure inside a page handler: shown as a plain error page.
 pub(crate) struct PageError(ServerError);
@@ -145,15 +157,18 @@ pub(crate) struct UsernameForm {
     username: String,
 }
 
+/// The account named by what someone typed.
+async fn lookup(shared: &Shared, typed: &str) -> Result<Option<UserRecord>, ServerError> {
+    Ok(shared.store.find_user(name_key(typed)).await?)
+}
+
 /// `POST /signin`: the password page, or the phone for passwordless users.
 pub(crate) async fn username(
     State(shared): State<Arc<Shared>>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Form(form): Form<UsernameForm>,
 ) -> PageResult {
-    if guard::check_ip(&shared, &ip).await?.is_err() {
-        return Ok(blocked_page(&shared.name));
-    }
     let username = form.username.trim();
     if check_username(username).is_err() {
         return Ok(username_form(
@@ -163,9 +178,17 @@ pub(crate) async fn username(
             StatusCode::BAD_REQUEST,
         ));
     }
-    if let Some(user) = shared.store.user(username.to_owned()).await? {
+    let user = lookup(&shared, username).await?;
+    let known = match &user {
+        Some(u) => browser::known_for(&shared, &headers, &u.username).await?,
+        None => None,
+    };
+    if known.is_none() && guard::check_ip(&shared, &ip).await?.is_err() {
+        return Ok(blocked_page(&shared.name));
+    }
+    if let Some(user) = user {
         if user.method == SignInMethod::Approve {
-            return start_flow(&shared, &user.username, Some(SecondStep::Approve)).await;
+            return start_flow(&shared, &user.username, None, None).await;
         }
     }
     Ok(password_form(
@@ -187,48 +210,75 @@ pub(crate) struct PasswordForm {
 pub(crate) async fn password(
     State(shared): State<Arc<Shared>>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> PageResult {
-    let username = form.username.trim().to_owned();
-    if check_username(&username).is_err() {
+    let typed = form.username.trim().to_owned();
+    if check_username(&typed).is_err() {
         return Ok(Redirect::to("/signin").into_response());
     }
-    let user = shared.store.user(username.clone()).await?;
+    let key = name_key(&typed);
+    let user = shared.store.find_user(key.clone()).await?;
+    let account = user.as_ref().map_or(key, |u| u.username.clone());
+    let known = browser::known_for(&shared, &headers, &account).await?;
+    let who = Attempter {
+        account: &account,
+        ip: &ip,
+        known_browser: known.as_deref(),
+    };
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    if let Err(e) = verify_user_password(&shared, &username, &form.password, &ip, hash).await {
+    if let Err(e) = check_password(&shared, &who, &form.password, hash).await {
         return Ok(match e.code() {
             "ip_blocked" => blocked_page(&shared.name),
             "invalid_credentials" => password_form(
                 &shared.name,
-                &username,
+                &typed,
                 error("Wrong username or password."),
                 StatusCode::UNAUTHORIZED,
             ),
-            _ => password_form(&shared.name, &username, error(e.message()), e.status()),
+            _ => password_form(
+                &shared.name,
+                &typed,
+                error(&sentence(e.message())),
+                e.status(),
+            ),
         });
     }
     let Some(user) = user else {
         return Ok(Redirect::to("/signin").into_response());
     };
-    after_first_factor(&shared, &user).await
+    after_first_factor(&shared, &headers, &user).await
+}
+
+/// Whether `user` must set 2-step verification up before anything else:
+/// their method asks for a second step they do not have, or it is enforced
+/// for them (individually, by group, or because they are an admin) and off.
+pub(crate) fn needs_setup(user: &UserRecord, factors: Factors, enforced_groups: &[String]) -> bool {
+    match user.method {
+        SignInMethod::Password => is_enforced(user, enforced_groups) || user.is_admin,
+        SignInMethod::PasswordApprove => !factors.any_second_step(),
+        SignInMethod::Approve => !factors.approve,
+    }
 }
 
 /// What happens once the first factor passed.
-async fn after_first_factor(shared: &Shared, user: &UserRecord) -> PageResult {
+async fn after_first_factor(shared: &Shared, headers: &HeaderMap, user: &UserRecord) -> PageResult {
     let groups = shared.store.enforced_groups().await?;
     let factors = factors_of(shared, user).await?;
-    let wants_second = user.method != SignInMethod::Password;
-    if wants_second && factors.any_second_step() {
-        return start_flow(shared, &user.username, None).await;
-    }
-    if wants_second || is_enforced(user, &groups) {
-        let cookie = start_session(shared, &user.username, SessionScope::Setup).await?;
+    if needs_setup(user, factors, &groups) {
+        let cookie = start_session(shared, &user.username, SessionScope::Setup, false).await?;
         shared.log(format_args!("sign-in needs 2-step setup"));
         return Ok(redirect_with("/setup", vec![cookie]));
     }
-    let cookie = start_session(shared, &user.username, SessionScope::Full).await?;
+    if user.method != SignInMethod::Password {
+        return start_flow(shared, &user.username, None, None).await;
+    }
+    // 2-step verification is off for this account: the password is its
+    // whole sign-in.
+    let mut cookies = vec![start_session(shared, &user.username, SessionScope::Full, true).await?];
+    cookies.extend(browser::remember(shared, headers, &user.username, &user_agent(headers)).await?);
     shared.log(format_args!("web password sign-in"));
-    Ok(redirect_with("/account", vec![cookie]))
+    Ok(redirect_with("/account", cookies))
 }
 
 /// The second steps `user` has set up.
@@ -238,7 +288,15 @@ pub(crate) async fn factors_of(shared: &Shared, user: &UserRecord) -> Result<Fac
     Ok(Factors::of(user, u32::try_from(active).unwrap_or(u32::MAX)))
 }
 
-async fn start_flow(shared: &Shared, account: &str, method: Option<SecondStep>) -> PageResult {
+/// Starts a login flow for `account` (its first factor passed) and sends
+/// the browser to the second step. With `reauth_of`, the flow re-verifies
+/// that session and then returns to `next`.
+pub(crate) async fn start_flow(
+    shared: &Shared,
+    account: &str,
+    reauth_of: Option<[u8; 32]>,
+    next: Option<String>,
+) -> PageResult {
     let token = random_token()?;
     let now = shared.now();
     shared
@@ -249,14 +307,12 @@ async fn start_flow(shared: &Shared, account: &str, method: Option<SecondStep>) 
             created_at: now,
             expires_at: now + shared.limits.login_flow_ttl_s,
             request_id: None,
+            reauth_of,
+            next,
         })
         .await?;
-    let to = match method {
-        Some(m) => format!("/signin/verify?method={}", m.as_str()),
-        None => "/signin/verify".to_owned(),
-    };
     Ok(redirect_with(
-        &to,
+        "/signin/verify",
         vec![set_cookie(
             FLOW_COOKIE,
             &token,
@@ -290,15 +346,98 @@ fn expired() -> Response {
     redirect_with("/signin?m=expired", vec![clear_cookie(FLOW_COOKIE)])
 }
 
-/// Ends the flow and signs in fully.
-async fn complete(shared: &Shared, flow: &LoginFlow, how: &str) -> PageResult {
-    shared.store.delete_flow(flow.token_hash).await?;
-    let cookie = start_session(shared, &flow.account, SessionScope::Full).await?;
+/// How a flow's second step was passed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Passed {
+    /// Approve, TOTP: the account's real second factor.
+    SecondFactor(&'static str),
+    /// An emailed emergency code: a recovery step, so the session is not
+    /// counted as verified for security changes.
+    Recovery,
+}
+
+/// Ends the flow (atomically: of two requests finishing one flow, one
+/// wins) and signs in fully — or, for a re-authentication, marks the
+/// session verified and returns to where it came from.
+async fn complete(
+    shared: &Shared,
+    headers: &HeaderMap,
+    flow: &LoginFlow,
+    passed: Passed,
+    approved_request: Option<&str>,
+) -> PageResult {
+    let Some(flow) = shared
+        .store
+        .consume_flow(flow.token_hash, shared.now())
+        .await?
+    else {
+        return Ok(expired());
+    };
+    if let Some(of) = flow.reauth_of {
+        if passed != Passed::Recovery
+            && shared.store.mark_session_verified(of, shared.now()).await?
+        {
+            shared.log(format_args!("re-authenticated"));
+            let next = flow
+                .next
+                .as_deref()
+                .filter(|n| safe_next(n))
+                .unwrap_or("/account");
+            let sep = if next.contains('?') { '&' } else { '?' };
+            return Ok(redirect_with(
+                &format!("{next}{sep}m=verified"),
+                vec![clear_cookie(FLOW_COOKIE)],
+            ));
+        }
+        return Ok(redirect_with("/account", vec![clear_cookie(FLOW_COOKIE)]));
+    }
+    let verified = matches!(passed, Passed::SecondFactor(_));
+    let mut cookies = match approved_request {
+        // The approval's one session: issued once, whoever asks first.
+        Some(request_id) => {
+            let token = random_token()?;
+            let now = shared.now();
+            let session = crate::store::NewSession {
+                token_hash: sha256(token.as_bytes()),
+                account: flow.account.clone(),
+                created_at: now,
+                expires_at: now + shared.limits.session_ttl_s,
+                scope: SessionScope::Full,
+                verified_at: now,
+            };
+            if !shared
+                .store
+                .issue_session(request_id.to_owned(), session)
+                .await?
+            {
+                return Ok(redirect_with(
+                    "/signin?m=expired",
+                    vec![clear_cookie(FLOW_COOKIE)],
+                ));
+            }
+            vec![set_cookie(
+                SESSION_COOKIE,
+                &token,
+                shared.limits.session_ttl_s,
+            )]
+        }
+        None => vec![start_session(shared, &flow.account, SessionScope::Full, verified).await?],
+    };
+    cookies.push(clear_cookie(FLOW_COOKIE));
+    cookies.extend(browser::remember(shared, headers, &flow.account, &user_agent(headers)).await?);
+    let how = match passed {
+        Passed::SecondFactor(how) => how,
+        Passed::Recovery => "backup email code",
+    };
     shared.log(format_args!("web sign-in with {how}"));
-    Ok(redirect_with(
-        "/account",
-        vec![cookie, clear_cookie(FLOW_COOKIE)],
-    ))
+    Ok(redirect_with("/account", cookies))
+}
+
+/// Whether `next` is one of our own pages (a path, never another site).
+pub(crate) fn safe_next(next: &str) -> bool {
+    (next.starts_with("/account") || next.starts_with("/admin") || next.starts_with("/setup"))
+        && !next.contains("//")
+        && next.chars().all(|c| c.is_ascii_graphic())
 }
 
 /// Which second steps a flow may use.
@@ -309,19 +448,19 @@ struct Offer {
     email: bool,
 }
 
-async fn offer(shared: &Shared, user: &UserRecord) -> Result<Offer, ServerError> {
+async fn offer(shared: &Shared, flow: &LoginFlow, user: &UserRecord) -> Result<Offer, ServerError> {
     let f = factors_of(shared, user).await?;
-    if user.method == SignInMethod::Approve {
-        return Ok(Offer {
-            approve: f.approve,
-            otp: false,
-            email: f.email && shared.mailer.is_some(),
-        });
-    }
+    // Emailed codes are a recovery step after the password, never a factor
+    // on their own: not for passwordless accounts (whose first step is just
+    // the username), and not to re-verify a session.
+    let email = f.email
+        && shared.mailer.is_some()
+        && user.method.needs_password()
+        && flow.reauth_of.is_none();
     Ok(Offer {
         approve: f.approve,
-        otp: f.otp,
-        email: f.email && shared.mailer.is_some(),
+        otp: f.otp && user.method != SignInMethod::Approve,
+        email,
     })
 }
 
@@ -395,7 +534,7 @@ pub(crate) async fn verify_page(
     let Some((flow, user)) = flow_of(&shared, &headers).await? else {
         return Ok(expired());
     };
-    let offer = offer(&shared, &user).await?;
+    let offer = offer(&shared, &flow, &user).await?;
     let preferred = match user.second_step {
         SecondStep::Approve if offer.approve => "approve",
         SecondStep::Otp if offer.otp => "otp",
@@ -411,7 +550,7 @@ pub(crate) async fn verify_page(
         _ => preferred,
     };
     match method {
-        "approve" => approve_page(&shared, &flow, &user, offer, ip, user_agent(&headers)).await,
+        "approve" => approve_page(&shared, &headers, &flow, &user, offer, ip).await,
         "otp" => Ok(verify_shell(
             &shared,
             StatusCode::OK,
@@ -435,14 +574,14 @@ pub(crate) async fn verify_page(
 
 async fn approve_page(
     shared: &Shared,
+    headers: &HeaderMap,
     flow: &LoginFlow,
     user: &UserRecord,
     offer: Offer,
     ip: String,
-    ua: String,
 ) -> PageResult {
     // Reuse the flow's request while it is pending (a reload must not start
-    // a second one, which the one-pending rule would refuse anyway).
+    // a second one); a new request from this flow replaces its old one.
     let mut existing = None;
     if let Some(id) = &flow.request_id {
         if let Some(r) = shared.store.request(id.clone()).await? {
@@ -453,22 +592,33 @@ async fn approve_page(
     }
     let (number, expires_at) = match existing {
         Some(x) => x,
-        None => match start_approve(shared, &user.username, ip, ua).await {
-            Ok(started) => {
-                shared
-                    .store
-                    .set_flow_request(flow.token_hash, started.request_id.clone())
-                    .await?;
-                (started.number, started.expires_at)
+        None => {
+            let known = browser::known_for(shared, headers, &user.username).await?;
+            let start = ApproveStart {
+                account: &user.username,
+                ip,
+                client: user_agent(headers),
+                flow_hash: Some(flow.token_hash),
+                known_browser: known.as_deref(),
+                new_device: None,
+            };
+            match start_approve(shared, start).await {
+                Ok(started) => {
+                    shared
+                        .store
+                        .set_flow_request(flow.token_hash, started.request_id.clone())
+                        .await?;
+                    (started.number, started.expires_at)
+                }
+                Err(e) => {
+                    return Ok(verify_shell(
+                        shared,
+                        e.status(),
+                        html! { (error(&sentence(e.message()))) (other_methods(offer, "")) },
+                    ))
+                }
             }
-            Err(e) => {
-                return Ok(verify_shell(
-                    shared,
-                    e.status(),
-                    html! { (error(e.message())) (other_methods(offer, "")) },
-                ))
-            }
-        },
+        }
     };
     let seconds = (expires_at - shared.now()).max(0);
     Ok(verify_shell(
@@ -476,7 +626,7 @@ async fn approve_page(
         StatusCode::OK,
         html! {
             section.approve {
-                p { "Approve on your phone — pick" }
+                p { "Open Countersign on your phone and type this number:" }
                 p.number id="number" { (format!("{number:02}")) }
                 p id="approve-status" data-poll="/signin/status" role="status" {
                     "Waiting for your phone (" (seconds) " s)…"
@@ -488,6 +638,20 @@ async fn approve_page(
             (other_methods(offer, "approve"))
         },
     ))
+}
+
+/// An API message as a sentence for a page ("too many …" → "Too many ….").
+fn sentence(message: &str) -> String {
+    let mut out: String = message
+        .chars()
+        .take(1)
+        .flat_map(char::to_uppercase)
+        .chain(message.chars().skip(1))
+        .collect();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
 }
 
 /// `GET /signin/status` answer.
@@ -548,34 +712,22 @@ pub(crate) async fn finish(State(shared): State<Arc<Shared>>, headers: HeaderMap
     let Some(record) = shared.store.request(id.clone()).await? else {
         return Ok(expired());
     };
-    let offer = offer(&shared, &user).await?;
+    let offer = offer(&shared, &flow, &user).await?;
     let message = match record.effective_state(shared.now()) {
         RequestState::Pending => {
             return Ok(Redirect::to("/signin/verify?method=approve").into_response())
         }
-        RequestState::Approved => {
-            let token = random_token()?;
-            let now = shared.now();
-            let session = crate::store::NewSession {
-                token_hash: sha256(token.as_bytes()),
-                account: flow.account.clone(),
-                created_at: now,
-                expires_at: now + shared.limits.session_ttl_s,
-                scope: SessionScope::Full,
-            };
-            if shared.store.issue_session(id, session).await? {
-                shared.store.delete_flow(flow.token_hash).await?;
-                shared.log(format_args!("web sign-in with approve"));
-                return Ok(redirect_with(
-                    "/account",
-                    vec![
-                        set_cookie(SESSION_COOKIE, &token, shared.limits.session_ttl_s),
-                        clear_cookie(FLOW_COOKIE),
-                    ],
-                ));
-            }
-            "This approval was already used. Start again."
+        RequestState::Approved if record.account == flow.account => {
+            return complete(
+                &shared,
+                &headers,
+                &flow,
+                Passed::SecondFactor("approve"),
+                Some(&id),
+            )
+            .await
         }
+        RequestState::Approved => "This approval is not for this sign-in. Start again.",
         RequestState::Denied => "The sign-in was denied on your phone.",
         RequestState::Reported => {
             "The sign-in was reported as not you. New requests are paused for a while."
@@ -599,16 +751,10 @@ pub(crate) struct CodeForm {
     code: String,
 }
 
-/// A failed second step: counts towards the address block and the
-/// account's limit; shows `message` with `form`.
-async fn second_step_failed(
-    shared: &Shared,
-    ip: &str,
-    key: String,
-    message: &str,
-    body: Markup,
-) -> PageResult {
-    if guard::fail(shared, ip, Some(key)).await? {
+/// A failed second step (already counted by its reservation): the page
+/// again with `message`, or the blocked page.
+fn second_step_failed(shared: &Shared, blocked: bool, message: &str, body: Markup) -> PageResult {
+    if blocked {
         return Ok(blocked_page(&shared.name));
     }
     Ok(verify_shell(
@@ -618,12 +764,19 @@ async fn second_step_failed(
     ))
 }
 
-fn too_many(shared: &Shared, body: Markup) -> Response {
-    verify_shell(
-        shared,
-        StatusCode::TOO_MANY_REQUESTS,
-        html! { (error("Too many wrong codes. Wait a few minutes, then try again.")) (body) },
-    )
+/// The answer to a second-step guess refused before it was checked.
+fn refused_page(shared: &Shared, r: Refusal, body: Markup) -> Response {
+    match r {
+        Refusal::Blocked => blocked_page(&shared.name),
+        Refusal::Wait(s) => verify_shell(
+            shared,
+            StatusCode::TOO_MANY_REQUESTS,
+            html! {
+                (error(&format!("Too many wrong codes. Try again in {}.", guard::wait_words(s))))
+                (body)
+            },
+        ),
+    }
 }
 
 /// `POST /signin/otp`.
@@ -633,58 +786,46 @@ pub(crate) async fn otp(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> PageResult {
-    if guard::check_ip(&shared, &ip).await?.is_err() {
-        return Ok(blocked_page(&shared.name));
-    }
     let Some((flow, user)) = flow_of(&shared, &headers).await? else {
         return Ok(expired());
     };
-    let offer = offer(&shared, &user).await?;
+    let offer = offer(&shared, &flow, &user).await?;
     let again = html! { (otp_form()) (other_methods(offer, "otp")) };
     let (Some(secret), true) = (&user.otp_secret, offer.otp) else {
         return Ok(Redirect::to("/signin/verify").into_response());
     };
-    let key = guard::otp_key(&user.username);
-    if guard::over_limit(
-        &shared,
-        key.clone(),
-        shared.limits.second_step_failures_per_user,
-    )
-    .await?
-    {
-        return Ok(too_many(&shared, again));
-    }
+    let known = browser::known_for(&shared, &headers, &user.username).await?;
+    let who = Attempter {
+        account: &user.username,
+        ip: &ip,
+        known_browser: known.as_deref(),
+    };
+    let ticket = match guard::reserve(&shared, Attempt::Otp, &who).await? {
+        Ok(t) => t,
+        Err(r) => return Ok(refused_page(&shared, r, again)),
+    };
     let secret = shared.seed_key.open(&user.username, secret)?;
-    match otp::matching_step(&secret, &form.code, shared.now())? {
-        None => {
-            second_step_failed(
-                &shared,
-                &ip,
-                key,
-                "Wrong code. Check the time on your phone and try again.",
-                again,
-            )
-            .await
-        }
+    let step = otp::matching_step(&secret, &form.code, shared.now())?;
+    let fresh = match step {
         Some(step) => {
-            if shared
+            shared
                 .store
                 .use_otp_step(user.username.clone(), step)
                 .await?
-            {
-                complete(&shared, &flow, "otp").await
-            } else {
-                second_step_failed(
-                    &shared,
-                    &ip,
-                    key,
-                    "That code was already used. Wait for the next code and enter it.",
-                    again,
-                )
-                .await
-            }
         }
+        None => false,
+    };
+    if fresh {
+        ticket.succeeded(&shared).await?;
+        return complete(&shared, &headers, &flow, Passed::SecondFactor("otp"), None).await;
     }
+    let blocked = ticket.failed(&shared).await?;
+    let message = if step.is_some() {
+        "That code was already used. Wait for the next code and enter it."
+    } else {
+        "Wrong code. Check the time on your phone and try again."
+    };
+    second_step_failed(&shared, blocked, message, again)
 }
 
 /// `POST /signin/email/send`: mails an emergency code.
@@ -693,16 +834,37 @@ pub(crate) async fn email_send(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> PageResult {
-    if guard::check_ip(&shared, &ip).await?.is_err() {
-        return Ok(blocked_page(&shared.name));
-    }
-    let Some((_flow, user)) = flow_of(&shared, &headers).await? else {
+    let Some((flow, user)) = flow_of(&shared, &headers).await? else {
         return Ok(expired());
     };
-    let offer = offer(&shared, &user).await?;
+    let offer = offer(&shared, &flow, &user).await?;
     let (Some(mailer), Some(address), true) = (&shared.mailer, &user.email, offer.email) else {
         return Ok(Redirect::to("/signin/verify").into_response());
     };
+    let who = Attempter {
+        account: &user.username,
+        ip: &ip,
+        known_browser: None,
+    };
+    let masked = email::masked(address);
+    if let Err(r) = guard::reserve(&shared, Attempt::EmailSend, &who)
+        .await?
+        .map(guard::Ticket::spent)
+    {
+        let wait = match r {
+            Refusal::Wait(s) => guard::wait_words(s),
+            Refusal::Blocked => "a while".to_owned(),
+        };
+        return Ok(verify_shell(
+            &shared,
+            StatusCode::TOO_MANY_REQUESTS,
+            html! {
+                (error(&format!("We already sent several codes. Use the latest one, or ask for a new one in {wait}.")))
+                (email_form(None))
+                (other_methods(offer, "email"))
+            },
+        ));
+    }
     let code = email::new_code()?;
     let now = shared.now();
     let outcome = shared
@@ -715,11 +877,8 @@ pub(crate) async fn email_send(
                 created_at: now,
                 expires_at: now + shared.limits.email_code_ttl_s,
             },
-            shared.limits.email_codes_per_hour,
-            3600,
         )
         .await?;
-    let masked = email::masked(address);
     let body = match outcome {
         EmailCodeOutcome::Created => {
             let minutes = shared.limits.email_code_ttl_s / 60;
@@ -741,10 +900,6 @@ pub(crate) async fn email_send(
             shared.log(format_args!("emergency code mailed"));
             html! { (info(&format!("We sent a code to {masked}. It expires in {minutes} minutes."))) (email_form(None)) }
         }
-        EmailCodeOutcome::RateLimited => html! {
-            (error("We already sent several codes in the last hour. Use the latest one or wait."))
-            (email_form(None))
-        },
         EmailCodeOutcome::NoVerifiedEmail => {
             html! { (error("This account has no verified backup email.")) }
         }
@@ -756,31 +911,32 @@ pub(crate) async fn email_send(
     ))
 }
 
-/// `POST /signin/email`: signs in with an emergency code.
+/// `POST /signin/email`: signs in with an emergency code (after the
+/// password, for accounts with a verified backup address).
 pub(crate) async fn email_code(
     State(shared): State<Arc<Shared>>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> PageResult {
-    if guard::check_ip(&shared, &ip).await?.is_err() {
-        return Ok(blocked_page(&shared.name));
-    }
     let Some((flow, user)) = flow_of(&shared, &headers).await? else {
         return Ok(expired());
     };
-    let offer = offer(&shared, &user).await?;
-    let again = html! { (email_form(None)) (other_methods(offer, "email")) };
-    let key = guard::email_key(&user.username);
-    if guard::over_limit(
-        &shared,
-        key.clone(),
-        shared.limits.second_step_failures_per_user,
-    )
-    .await?
-    {
-        return Ok(too_many(&shared, again));
+    let offer = offer(&shared, &flow, &user).await?;
+    if !offer.email {
+        return Ok(Redirect::to("/signin/verify").into_response());
     }
+    let again = html! { (email_form(None)) (other_methods(offer, "email")) };
+    let known = browser::known_for(&shared, &headers, &user.username).await?;
+    let who = Attempter {
+        account: &user.username,
+        ip: &ip,
+        known_browser: known.as_deref(),
+    };
+    let ticket = match guard::reserve(&shared, Attempt::EmailCode, &who).await? {
+        Ok(t) => t,
+        Err(r) => return Ok(refused_page(&shared, r, again)),
+    };
     let code = email::normalise_code(&form.code);
     let ok = code.len() == email::CODE_DIGITS
         && shared
@@ -792,8 +948,10 @@ pub(crate) async fn email_code(
             )
             .await?;
     if !ok {
-        return second_step_failed(&shared, &ip, key, "Wrong or expired code.", again).await;
+        let blocked = ticket.failed(&shared).await?;
+        return second_step_failed(&shared, blocked, "Wrong or expired code.", again);
     }
+    ticket.succeeded(&shared).await?;
     shared
         .store
         .add_event(NewEvent {
@@ -805,7 +963,7 @@ pub(crate) async fn email_code(
             detail: String::new(),
         })
         .await?;
-    complete(&shared, &flow, "backup email code").await
+    complete(&shared, &headers, &flow, Passed::Recovery, None).await
 }
 
 /// `POST /signout`.
