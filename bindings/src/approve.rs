@@ -84,9 +84,39 @@ pub struct ServerIdentity {
     pub server_time: i64,
 }
 
-/// What the phone shows about a sign-in attempt (exactly what is signed).
+/// What a request asks the user to allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum RequestAction {
+    /// Someone is signing in.
+    SignIn,
+    /// Someone is pairing a new device with the account (it shows the number).
+    PairDevice,
+}
+
+impl From<proto::Action> for RequestAction {
+    fn from(a: proto::Action) -> Self {
+        match a {
+            proto::Action::SignIn => Self::SignIn,
+            proto::Action::PairDevice => Self::PairDevice,
+        }
+    }
+}
+
+impl From<RequestAction> for proto::Action {
+    fn from(a: RequestAction) -> Self {
+        match a {
+            RequestAction::SignIn => Self::SignIn,
+            RequestAction::PairDevice => Self::PairDevice,
+        }
+    }
+}
+
+/// What the phone shows about a sign-in attempt (exactly what is signed;
+/// show [`ShownContext`] instead, whose texts are cleaned for display).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SignInContext {
+    /// Sign-in, or pairing a new device.
+    pub action: RequestAction,
     /// Service being signed in to.
     pub service: String,
     /// Address the attempt came from.
@@ -101,7 +131,25 @@ pub struct SignInContext {
     pub expires_at: i64,
 }
 
-/// A sign-in waiting for Approve or Deny.
+/// The context's texts as the screen shows them: no control, bidi or
+/// zero-width characters, one line each, bounded (the core's one rule).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ShownContext {
+    /// Sign-in, or pairing a new device.
+    pub action: RequestAction,
+    /// The service.
+    pub service: String,
+    /// Where from.
+    pub client_ip: String,
+    /// The client ("Firefox on Linux", or the new device).
+    pub client: String,
+    /// Approximate place ("" if unknown).
+    pub location: String,
+}
+
+/// A sign-in waiting for Approve or Deny. To approve, the user types the
+/// two-digit number the sign-in screen (or the new device) shows; it is
+/// not sent to the phone.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SignInRequest {
     /// Pairing it came through.
@@ -114,22 +162,33 @@ pub struct SignInRequest {
     pub account: String,
     /// Nonce (opaque).
     pub nonce: String,
-    /// What to show.
+    /// As received (signed as is).
     pub context: SignInContext,
-    /// Numbers to offer (10–99); the user picks the one the login screen
-    /// shows. (`u16`, not `u8`: a `Vec<u8>` would arrive as raw bytes.)
-    pub choices: Vec<u16>,
+    /// What to show.
+    pub shown: ShownContext,
+    /// Wrong numbers still allowed before the request is denied.
+    pub tries_left: u32,
 }
 
 impl From<core_approve::SignInRequest> for SignInRequest {
     fn from(r: core_approve::SignInRequest) -> Self {
+        let shown = r.shown();
         Self {
             pairing_id: r.pairing_id,
             server_name: r.server_name,
             request_id: r.request_id,
             account: r.account,
             nonce: r.nonce,
+            shown: ShownContext {
+                action: shown.action.into(),
+                service: shown.service,
+                client_ip: shown.client_ip,
+                client: shown.client,
+                location: shown.location,
+            },
+            tries_left: r.tries_left,
             context: SignInContext {
+                action: r.context.action.into(),
                 service: r.context.service,
                 client_ip: r.context.client_ip,
                 user_agent: r.context.user_agent,
@@ -137,7 +196,6 @@ impl From<core_approve::SignInRequest> for SignInRequest {
                 created_at: r.context.created_at,
                 expires_at: r.context.expires_at,
             },
-            choices: r.choices.into_iter().map(u16::from).collect(),
         }
     }
 }
@@ -151,6 +209,7 @@ impl From<SignInRequest> for core_approve::SignInRequest {
             account: r.account,
             nonce: r.nonce,
             context: proto::SignInContext {
+                action: r.context.action.into(),
                 service: r.context.service,
                 client_ip: r.context.client_ip,
                 user_agent: r.context.user_agent,
@@ -158,12 +217,7 @@ impl From<SignInRequest> for core_approve::SignInRequest {
                 created_at: r.context.created_at,
                 expires_at: r.context.expires_at,
             },
-            // Out-of-range values cannot match a real choice; map them to 0.
-            choices: r
-                .choices
-                .into_iter()
-                .map(|c| u8::try_from(c).unwrap_or(0))
-                .collect(),
+            tries_left: r.tries_left,
         }
     }
 }
@@ -196,7 +250,7 @@ pub enum RequestState {
     Pending,
     /// Approved.
     Approved,
-    /// Denied (also: a wrong number was picked).
+    /// Denied (also: the third wrong number).
     Denied,
     /// Reported as suspicious.
     Reported,
@@ -225,13 +279,86 @@ pub struct PairingFailure {
     pub error: AuthError,
 }
 
+/// Something a server tells the user (a new phone was paired, the backup
+/// email or the 2-step settings changed): shown, not answered.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ServerNotice {
+    /// Pairing it came through.
+    pub pairing_id: String,
+    /// Server name.
+    pub server_name: String,
+    /// When (server time).
+    pub time: i64,
+    /// What (`device_paired`, `device_removed`, `email_changed`,
+    /// `two_step_changed`).
+    pub kind: String,
+    /// The sentence to show (cleaned).
+    pub text: String,
+}
+
+impl From<core_approve::PairingNotice> for ServerNotice {
+    fn from(n: core_approve::PairingNotice) -> Self {
+        Self {
+            pairing_id: n.pairing_id,
+            server_name: n.server_name,
+            time: n.time,
+            kind: n.kind,
+            text: n.text,
+        }
+    }
+}
+
 /// Result of checking every pairing for pending requests.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PendingCheck {
     /// Requests waiting.
     pub requests: Vec<SignInRequest>,
+    /// New notices.
+    pub notices: Vec<ServerNotice>,
     /// Pairings that failed (offline, revoked, …).
     pub failures: Vec<PairingFailure>,
+}
+
+/// A password pairing waiting for approval on one of the account's phones.
+#[derive(uniffi::Object)]
+pub struct PendingPairing(core_approve::PendingPairing);
+
+#[uniffi::export]
+impl PendingPairing {
+    /// The number to show on this device; the user types it on a paired phone.
+    pub fn number(&self) -> u16 {
+        u16::from(self.0.number)
+    }
+
+    /// When the approval request expires (server time).
+    pub fn expires_at(&self) -> i64 {
+        self.0.expires_at
+    }
+
+    /// The account.
+    pub fn account(&self) -> String {
+        self.0.account.clone()
+    }
+
+    /// The server's name.
+    pub fn server_name(&self) -> String {
+        self.0.server_name.clone()
+    }
+}
+
+/// What a password pairing came to.
+#[derive(uniffi::Enum)]
+pub enum PasswordPairingOutcome {
+    /// Paired.
+    Paired {
+        /// The pairing.
+        pairing: ServerPairing,
+    },
+    /// Show the number and call `finish_password_pairing` until paired.
+    AwaitingApproval {
+        /// The waiting pairing.
+        pending: Arc<PendingPairing>,
+    },
 }
 
 /// Receives sign-in requests while the app is watching (foreground or
@@ -240,6 +367,8 @@ pub struct PendingCheck {
 pub trait SignInListener: Send + Sync {
     /// A request needs an answer.
     fn on_request(&self, request: SignInRequest);
+    /// A server told the user something (shown, not answered).
+    fn on_notice(&self, notice: ServerNotice);
     /// A pairing could not be checked (network, revoked); watching goes on.
     fn on_error(&self, pairing_id: String, error: AuthError);
 }
@@ -272,27 +401,60 @@ impl Authenticator {
         )
     }
 
-    /// Pairs by typing: address, the fingerprint the user confirmed, username and password.
+    /// Pairs by typing: address, the fingerprint the user confirmed,
+    /// username and password — plus the account's second step: the code of
+    /// its authenticator app (`otp_code`; without it such an account
+    /// answers `Rejected { code: "second_step_required" }`), or, when it
+    /// has a paired phone, approval there (`AwaitingApproval`).
     pub async fn pair_with_password(
         &self,
         url: String,
         fingerprint: String,
         username: String,
         password: String,
+        otp_code: Option<String>,
         device: DeviceRegistration,
-    ) -> Result<ServerPairing, AuthError> {
+    ) -> Result<PasswordPairingOutcome, AuthError> {
         let now = self.now();
-        Ok(core_approve::pair_with_password(
-            &self.vault,
-            &url,
-            &fingerprint,
-            &username,
-            &password,
-            &device.into(),
-            now,
+        Ok(
+            match core_approve::pair_with_password(
+                &self.vault,
+                &url,
+                &fingerprint,
+                &username,
+                &password,
+                otp_code.as_deref(),
+                &device.into(),
+                now,
+            )
+            .await?
+            {
+                core_approve::PasswordPairing::Paired(p) => {
+                    PasswordPairingOutcome::Paired { pairing: p.into() }
+                }
+                core_approve::PasswordPairing::AwaitingApproval(p) => {
+                    PasswordPairingOutcome::AwaitingApproval {
+                        pending: Arc::new(PendingPairing(p)),
+                    }
+                }
+            },
         )
-        .await?
-        .into())
+    }
+
+    /// Waits up to `wait_s` seconds (≤ 25) for a pairing's approval: the
+    /// pairing once approved, `None` while still waiting; denied or
+    /// expired is an error.
+    pub async fn finish_password_pairing(
+        &self,
+        pending: Arc<PendingPairing>,
+        wait_s: u32,
+    ) -> Result<Option<ServerPairing>, AuthError> {
+        let now = self.now();
+        Ok(
+            core_approve::finish_password_pairing(&self.vault, &pending.0, u64::from(wait_s), now)
+                .await?
+                .map(Into::into),
+        )
     }
 
     /// Pending sign-in requests of one pairing; waits up to `wait_s` seconds (≤ 25) for one.
@@ -317,6 +479,7 @@ impl Authenticator {
         let c = self.approver.check_all_pending(now).await?;
         Ok(PendingCheck {
             requests: c.requests.into_iter().map(Into::into).collect(),
+            notices: c.notices.into_iter().map(Into::into).collect(),
             failures: c
                 .failures
                 .into_iter()
@@ -328,18 +491,23 @@ impl Authenticator {
         })
     }
 
-    /// Answers a request. Approving needs `picked_number` (one of the
-    /// request's choices) and, if the vault requires it, a screen-lock prompt.
+    /// Answers a request. Approving needs `typed_number` (the two digits
+    /// the sign-in screen shows, typed by the user; a wrong one is refused
+    /// with `WrongNumber` and counted, the third denies) and, if the vault
+    /// requires it, a screen-lock prompt.
     pub async fn answer(
         &self,
         request: SignInRequest,
         decision: Decision,
-        picked_number: u16,
+        typed_number: u16,
     ) -> Result<RequestState, AuthError> {
         let now = self.now();
-        let picked_number = u8::try_from(picked_number).map_err(|_| AuthError::InvalidInput {
-            reason: "pick one of the numbers offered".into(),
-        })?;
+        let picked_number = u8::try_from(typed_number)
+            .ok()
+            .filter(|n| *n <= proto::MAX_NUMBER)
+            .ok_or_else(|| AuthError::InvalidInput {
+                reason: "type the two digits the sign-in screen shows".into(),
+            })?;
         let req: core_approve::SignInRequest = request.into();
         Ok(self
             .approver
@@ -402,7 +570,7 @@ impl Authenticator {
                         let id = p.id.clone();
                         let task = tokio::spawn(async move {
                             let now = me.now();
-                            me.approver.pending_requests(&id, 20, now).await
+                            me.approver.pending(&id, 20, now).await
                         });
                         (p.id.clone(), task)
                     })
@@ -416,8 +584,16 @@ impl Authenticator {
                         })
                     });
                     match r {
-                        Ok(reqs) => {
-                            for q in reqs {
+                        Ok(found) => {
+                            for n in found.notices {
+                                let l = listener.clone();
+                                let rec: ServerNotice = n.into();
+                                let _ =
+                                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                        l.on_notice(rec)
+                                    }));
+                            }
+                            for q in found.requests {
                                 if seen.insert(q.request_id.clone()) {
                                     let l = listener.clone();
                                     let rec: SignInRequest = q.into();

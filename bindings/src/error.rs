@@ -79,6 +79,13 @@ pub enum AuthError {
         /// Local pairing id.
         pairing_id: String,
     },
+    /// The typed number is not the one on the sign-in screen; refused and
+    /// counted (`tries_left` 0: the request is now denied).
+    #[error("wrong number ({tries_left} tries left)")]
+    WrongNumber {
+        /// Wrong numbers still allowed.
+        tries_left: u32,
+    },
     /// The server refused (expired, already answered, rate limited, …).
     #[error("server refused: {reason} ({code})")]
     Rejected {
@@ -113,6 +120,7 @@ impl From<AuthenticatorError> for AuthError {
             C::Network { reason } => Self::Network { reason },
             C::ServerKeyMismatch => Self::ServerKeyMismatch,
             C::PairingRevoked { pairing_id } => Self::PairingRevoked { pairing_id },
+            C::WrongNumber { tries_left } => Self::WrongNumber { tries_left },
             C::Rejected { code, message } => Self::Rejected {
                 code,
                 reason: message,

@@ -29,8 +29,9 @@ mod sync;
 mod task;
 
 pub use approve::{
-    Decision, DeviceRegistration, PairingFailure, PendingCheck, RequestState, ServerIdentity,
-    ServerPairing, SignInContext, SignInListener, SignInRequest,
+    Decision, DeviceRegistration, PairingFailure, PasswordPairingOutcome, PendingCheck,
+    PendingPairing, RequestAction, RequestState, ServerIdentity, ServerNotice, ServerPairing,
+    ShownContext, SignInContext, SignInListener, SignInRequest,
 };
 pub use authenticator::{ffi_panic_probe, Authenticator};
 pub use clock::{system_clock, Clock, SystemClock};

@@ -154,7 +154,10 @@ impl Authenticator {
     /// Deletes the server copy; every device stops syncing at its next
     /// round. Local profiles stay everywhere.
     pub async fn sync_delete_everywhere(&self) -> Result<(), AuthError> {
-        Ok(device::delete_everywhere(&self.path, self.protector.as_ref(), self.now()).await?)
+        Ok(
+            device::delete_everywhere(&self.vault, &self.path, self.protector.as_ref(), self.now())
+                .await?,
+        )
     }
 }
 

@@ -88,6 +88,14 @@ pub enum AuthenticatorError {
         /// Local id of the pairing.
         pairing_id: String,
     },
+    /// The number typed does not match the one on the sign-in screen (or
+    /// the new device); the answer was refused and counted. `tries_left`
+    /// 0: the request is now denied.
+    #[error("that is not the number on the sign-in screen ({tries_left} tries left)")]
+    WrongNumber {
+        /// Wrong numbers still allowed before the request is denied.
+        tries_left: u32,
+    },
     /// The server refused the request (expired, already answered, rate
     /// limited, invalid invitation, …). `code` is the protocol's error code.
     #[error("the server refused: {message} ({code})")]

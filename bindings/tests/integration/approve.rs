@@ -2,8 +2,8 @@
 
 use countersign_core::approve::pinning::{self, Pin};
 use countersign_ffi::{
-    AuthError, Authenticator, Clock, Decision, DeviceRegistration, RequestState, SignInListener,
-    SignInRequest, SoftwareKeystore,
+    AuthError, Authenticator, Clock, Decision, DeviceRegistration, PasswordPairingOutcome,
+    RequestAction, RequestState, ServerNotice, SignInListener, SignInRequest, SoftwareKeystore,
 };
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -22,12 +22,16 @@ impl Clock for SysClock {
 #[derive(Default)]
 struct Requests {
     got: Mutex<Vec<SignInRequest>>,
+    notices: Mutex<Vec<ServerNotice>>,
     errors: Mutex<Vec<AuthError>>,
 }
 
 impl SignInListener for Requests {
     fn on_request(&self, request: SignInRequest) {
         self.got.lock().unwrap().push(request);
+    }
+    fn on_notice(&self, notice: ServerNotice) {
+        self.notices.lock().unwrap().push(notice);
     }
     fn on_error(&self, _pairing_id: String, error: AuthError) {
         self.errors.lock().unwrap().push(error);
@@ -44,7 +48,7 @@ async fn pair_watch_approve_unpair_through_the_bindings() {
     );
     let server = countersign_server::start(config).await.unwrap();
     let base = server.base_url().to_owned();
-    let admin = server.admin_token().to_owned();
+    let admin = server.create_admin_token("ffi-test").await.unwrap();
     let (http, _) =
         pinning::client(Pin::Key(server.spki_sha256()), Duration::from_secs(30)).unwrap();
     let r = http
@@ -124,6 +128,19 @@ async fn pair_watch_approve_unpair_through_the_bindings() {
         .cloned()
         .expect("listener got the request");
     assert_eq!(req.context.service, "FFI NAS");
+    assert_eq!(req.shown.action, RequestAction::SignIn);
+    assert_eq!(req.tries_left, 3);
+    // A mistyped number is refused and counted.
+    let typo = if number == 99 { 98 } else { number + 1 };
+    assert!(matches!(
+        auth.answer(req.clone(), Decision::Approve, u16::from(typo))
+            .await,
+        Err(AuthError::WrongNumber { tries_left: 2 })
+    ));
+    assert!(matches!(
+        auth.answer(req.clone(), Decision::Approve, 100).await,
+        Err(AuthError::InvalidInput { .. })
+    ));
     let state = auth
         .answer(req.clone(), Decision::Approve, u16::from(number))
         .await
@@ -133,6 +150,76 @@ async fn pair_watch_approve_unpair_through_the_bindings() {
         auth.answer(req, Decision::Approve, u16::from(number)).await,
         Err(AuthError::Rejected { ref code, .. }) if code == "already_answered"
     ));
+
+    // A second phone pairs by password: erin has a phone, so it waits for
+    // her to type its number there (the watcher delivers the request).
+    let second = Authenticator::open(
+        dir.path().join("v2.db").to_string_lossy().into_owned(),
+        SoftwareKeystore::new(dir.path().join("keys2").to_string_lossy().into_owned()).unwrap(),
+        Arc::new(SysClock),
+    )
+    .unwrap();
+    second.unlock(None).await.unwrap();
+    let outcome = second
+        .pair_with_password(
+            base.clone(),
+            identity.fingerprint.clone(),
+            "erin".into(),
+            "Correct-Horse-42".into(),
+            None,
+            DeviceRegistration {
+                name: "Second phone".into(),
+                platform: "android".into(),
+                push_token: None,
+            },
+        )
+        .await
+        .unwrap();
+    let PasswordPairingOutcome::AwaitingApproval { pending } = outcome else {
+        panic!("erin has a phone: the pairing must wait for approval");
+    };
+    assert!(second
+        .finish_password_pairing(pending.clone(), 0)
+        .await
+        .unwrap()
+        .is_none());
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let pair_req = loop {
+        let found = listener
+            .got
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| r.shown.action == RequestAction::PairDevice)
+            .cloned();
+        if let Some(r) = found {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "no pairing request");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(pair_req.shown.client.contains("Second phone"));
+    auth.answer(pair_req, Decision::Approve, pending.number())
+        .await
+        .unwrap();
+    let paired = second
+        .finish_password_pairing(pending, 5)
+        .await
+        .unwrap()
+        .expect("paired once approved");
+    assert_eq!(paired.account, "erin");
+    // The first phone is told.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while listener.notices.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let notices = listener.notices.lock().unwrap().clone();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.kind == "device_paired" && n.text.contains("Second phone")),
+        "{notices:?}"
+    );
     handle.cancel();
     assert!(auth.check_pending().await.unwrap().requests.is_empty());
     auth.update_push_token(pairing.id.clone(), "apns-token-456".into())

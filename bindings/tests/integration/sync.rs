@@ -54,6 +54,32 @@ async fn enable_join_sync_delete_through_the_bindings() {
         a.sync_enable(vec![url.clone()], "12".into()).await,
         Err(AuthError::InvalidInput { .. })
     ));
+    // Sync writes need a device paired with the server.
+    assert!(matches!(
+        a.sync_enable(vec![url.clone()], fp.clone()).await,
+        Err(AuthError::InvalidInput { ref reason }) if reason.contains("pair first")
+    ));
+    server
+        .create_user(
+            "sam",
+            Some("Correct-Horse-42"),
+            countersign_server::SignInMethod::PasswordApprove,
+        )
+        .await
+        .unwrap();
+    for p in [&a, &b] {
+        let invite = server.pairing_invite("sam").await.unwrap();
+        p.pair_with_invite(
+            invite,
+            countersign_ffi::DeviceRegistration {
+                name: "sync phone".into(),
+                platform: "android".into(),
+                push_token: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
     let enabled = a.sync_enable(vec![url.clone()], fp.clone()).await.unwrap();
     assert_eq!(enabled.report.pushed, 1);
     assert_eq!(enabled.code.len(), 29);

@@ -174,6 +174,9 @@ impl ServerConn {
             Ok(e) if e.error == "pairing_revoked" => Err(AuthenticatorError::PairingRevoked {
                 pairing_id: pairing_id.unwrap_or_default().to_owned(),
             }),
+            Ok(e) if e.error == "wrong_number" => Err(AuthenticatorError::WrongNumber {
+                tries_left: e.tries_left.unwrap_or(0),
+            }),
             Ok(e) => Err(AuthenticatorError::Rejected {
                 code: e.error,
                 message: e.message.chars().take(300).collect(),

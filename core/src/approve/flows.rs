@@ -45,7 +45,9 @@ pub struct ServerIdentity {
     pub server_time: i64,
 }
 
-/// A sign-in waiting for the user's answer.
+/// A sign-in (or a new device's pairing) waiting for the user's answer.
+/// The user approves by typing the number the sign-in screen — or the new
+/// device — shows; it is not sent to the phone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignInRequest {
     /// Local pairing it came through.
@@ -58,10 +60,71 @@ pub struct SignInRequest {
     pub account: String,
     /// Nonce (base64url).
     pub nonce: String,
-    /// What to show; exactly this is signed.
+    /// What to show (cleaned for display with [`SignInRequest::shown`]);
+    /// exactly this, as received, is signed.
     pub context: SignInContext,
-    /// Numbers to offer (number matching).
-    pub choices: Vec<u8>,
+    /// Wrong numbers still allowed before the request is denied.
+    pub tries_left: u32,
+}
+
+/// What a phone shows about a request: the context's texts made safe
+/// (`protocol::clean_display`: no control, bidi or zero-width characters,
+/// one line, bounded).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShownContext {
+    /// Sign-in, or the pairing of a new device.
+    pub action: super::protocol::Action,
+    /// The service ("Home NAS").
+    pub service: String,
+    /// Where from (address).
+    pub client_ip: String,
+    /// The client ("Firefox on Linux"; for a pairing, the new device).
+    pub client: String,
+    /// Approximate place ("" when unknown).
+    pub location: String,
+}
+
+impl SignInRequest {
+    /// The context as the screen shows it.
+    pub fn shown(&self) -> ShownContext {
+        let c = &self.context;
+        ShownContext {
+            action: c.action,
+            service: p::clean_display(&c.service, 64),
+            client_ip: p::clean_display(&c.client_ip, 64),
+            client: p::clean_display(&c.user_agent, 128),
+            location: p::clean_display(&c.location, 64),
+        }
+    }
+}
+
+/// A notice from a server: something changed on the account (a phone was
+/// paired, the backup email or the 2-step settings changed). Shown, not
+/// answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PairingNotice {
+    /// Local pairing it came through.
+    pub pairing_id: String,
+    /// Server name.
+    pub server_name: String,
+    /// The server's id for it.
+    pub id: i64,
+    /// When (server time).
+    pub time: i64,
+    /// What (`device_paired`, `device_removed`, `email_changed`,
+    /// `two_step_changed`).
+    pub kind: String,
+    /// The sentence to show (cleaned).
+    pub text: String,
+}
+
+/// Requests and notices of one pairing.
+#[derive(Clone, Debug, Default)]
+pub struct Pending {
+    /// Requests waiting for an answer.
+    pub requests: Vec<SignInRequest>,
+    /// Notices not seen before on this device.
+    pub notices: Vec<PairingNotice>,
 }
 
 /// Result of checking every pairing.
@@ -69,8 +132,51 @@ pub struct SignInRequest {
 pub struct PendingCheck {
     /// Requests waiting, across pairings.
     pub requests: Vec<SignInRequest>,
+    /// New notices, across pairings.
+    pub notices: Vec<PairingNotice>,
     /// Pairings that could not be checked, with why.
     pub failures: Vec<(String, AuthenticatorError)>,
+}
+
+/// A password pairing waiting for approval on one of the account's phones:
+/// show [`PendingPairing::number`] and tell the user to type it there, then
+/// call [`finish_password_pairing`] until it returns the pairing.
+#[derive(Clone)]
+pub struct PendingPairing {
+    /// The number to show on this (the new) device.
+    pub number: u8,
+    /// When the approval request expires (server time).
+    pub expires_at: i64,
+    /// The account.
+    pub account: String,
+    /// The server's name.
+    pub server_name: String,
+    server_id: String,
+    urls: Vec<String>,
+    pin: [u8; 32],
+    alias: String,
+    request_id: String,
+    poll_token: zeroize::Zeroizing<String>,
+    push_token: Option<String>,
+}
+
+impl std::fmt::Debug for PendingPairing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingPairing")
+            .field("number", &self.number)
+            .field("expires_at", &self.expires_at)
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a password pairing came to.
+#[derive(Clone, Debug)]
+pub enum PasswordPairing {
+    /// Paired (the account had an authenticator code, or no second step).
+    Paired(Pairing),
+    /// Waiting for approval on one of the account's phones.
+    AwaitingApproval(PendingPairing),
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
@@ -158,20 +264,32 @@ pub async fn pair_with_invite(
         now,
     )
     .await
+    .and_then(|r| match r {
+        PasswordPairing::Paired(p) => Ok(p),
+        PasswordPairing::AwaitingApproval(_) => Err(AuthenticatorError::Internal {
+            reason: "an invitation pairing asked for approval".into(),
+        }),
+    })
 }
 
 /// Pairs by typing: server address, the fingerprint the user confirmed (from
 /// [`fetch_server_identity`]; plain hex or colon-separated pairs), username
-/// and password.
+/// and password — and the account's second step, as for a sign-in: the
+/// code of its authenticator app (`otp_code`; without it an account that
+/// has one answers `Rejected { code: "second_step_required" }`), or, when
+/// the account has a paired phone, approval there
+/// ([`PasswordPairing::AwaitingApproval`]).
+#[allow(clippy::too_many_arguments)]
 pub async fn pair_with_password(
     vault: &Arc<Vault>,
     url: &str,
     confirmed_spki_sha256_hex: &str,
     username: &str,
     password: &str,
+    otp_code: Option<&str>,
     device: &DeviceInfo,
     now: i64,
-) -> Result<Pairing> {
+) -> Result<PasswordPairing> {
     check_device(device)?;
     // Accept the fingerprint as people see it: `3A:F1:…`, spaced groups or plain hex.
     let cleaned: String = confirmed_spki_sha256_hex
@@ -201,6 +319,7 @@ pub async fn pair_with_password(
         Credential::Password {
             username: username.to_owned(),
             password: password.to_owned(),
+            otp_code: otp_code.map(str::to_owned),
         },
         device,
         now,
@@ -208,9 +327,128 @@ pub async fn pair_with_password(
     .await
 }
 
+/// Waits (up to `wait_s` ≤ 25 seconds) for the approval of a
+/// [`PendingPairing`]: `Some(pairing)` once approved (stored in the vault),
+/// `None` while still waiting. Denied, reported or expired: an error, and
+/// the device key is deleted.
+pub async fn finish_password_pairing(
+    vault: &Arc<Vault>,
+    pending: &PendingPairing,
+    wait_s: u64,
+    now: i64,
+) -> Result<Option<Pairing>> {
+    let wait = wait_s.min(p::MAX_WAIT_S);
+    let conn = ServerConn::new(pending.urls.clone(), Pin::Key(pending.pin), TIMEOUT)?;
+    let token: String = percent_encoding::utf8_percent_encode(
+        &pending.poll_token,
+        percent_encoding::NON_ALPHANUMERIC,
+    )
+    .to_string();
+    let pq = format!(
+        "/v1/pair/{}?poll_token={token}&wait={wait}",
+        pending.request_id
+    );
+    let answer = conn
+        .call_waiting::<p::PairResponse>(
+            Method::GET,
+            &pq,
+            None,
+            &Vec::new(),
+            None,
+            Duration::from_secs(wait),
+        )
+        .await;
+    let r = match answer {
+        Ok(a) => a,
+        Err(e @ (AuthenticatorError::Network { .. } | AuthenticatorError::ServerKeyMismatch)) => {
+            return Err(e)
+        }
+        Err(e) => {
+            let _ = vault.delete_device_key(&pending.alias);
+            return Err(e);
+        }
+    };
+    if r.body.state == p::PairState::Pending {
+        return Ok(None);
+    }
+    let device_id = r
+        .body
+        .device_id
+        .clone()
+        .ok_or_else(|| AuthenticatorError::Internal {
+            reason: "the server paired without a device id".into(),
+        })?;
+    store_pairing(
+        vault,
+        Stored {
+            server_id: &pending.server_id,
+            urls: pending.urls.clone(),
+            pin: pending.pin,
+            alias: &pending.alias,
+            push_token: pending.push_token.clone(),
+        },
+        r.body,
+        device_id,
+        r.server_time,
+        now,
+    )
+    .map(Some)
+}
+
 enum Credential {
     Token(String),
-    Password { username: String, password: String },
+    Password {
+        username: String,
+        password: String,
+        otp_code: Option<String>,
+    },
+}
+
+/// What a pairing is stored with besides the server's answer.
+struct Stored<'a> {
+    server_id: &'a str,
+    urls: Vec<String>,
+    pin: [u8; 32],
+    alias: &'a str,
+    push_token: Option<String>,
+}
+
+fn store_pairing(
+    vault: &Arc<Vault>,
+    s: Stored<'_>,
+    r: p::PairResponse,
+    device_id: String,
+    server_time: Option<i64>,
+    now: i64,
+) -> Result<Pairing> {
+    if r.server_id != s.server_id {
+        let _ = vault.delete_device_key(s.alias);
+        return Err(AuthenticatorError::Rejected {
+            code: "server_id_mismatch".into(),
+            message: "the server answered with another server id".into(),
+        });
+    }
+    let pairing = Pairing {
+        id: crate::vault::random_hex_id().map_err(|_| AuthenticatorError::Internal {
+            reason: "randomness unavailable".into(),
+        })?,
+        server_id: r.server_id,
+        server_name: p::clean_display(&r.server_name, 64),
+        urls: s.urls,
+        spki_sha256_hex: crate::vault::hex(&s.pin),
+        account: r.account,
+        device_id,
+        key_alias: s.alias.to_owned(),
+        created_at: now,
+        clock_offset_s: server_time.map_or(0, |t| t - now),
+        push_token: s.push_token.unwrap_or_default(),
+        notices_seen: 0,
+    };
+    if let Err(e) = vault.add_pairing(pairing.clone()) {
+        let _ = vault.delete_device_key(s.alias);
+        return Err(e);
+    }
+    Ok(pairing)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -223,7 +461,7 @@ async fn pair(
     cred: Credential,
     device: &DeviceInfo,
     now: i64,
-) -> Result<Pairing> {
+) -> Result<PasswordPairing> {
     let alias = key_alias(server_id)?;
     let (v, a) = (vault.clone(), alias.clone());
     let public = blocking(move || v.create_device_key(&a, false)).await?;
@@ -233,10 +471,20 @@ async fn pair(
     };
     let msg = p::pair_message(server_id, &credential, &public, now);
     let (v, a) = (vault.clone(), alias.clone());
-    let proof = blocking(move || v.sign_with_device_key(&a, &msg)).await?;
-    let (token, username, password) = match cred {
-        Credential::Token(t) => (Some(t), None, None),
-        Credential::Password { username, password } => (None, Some(username), Some(password)),
+    let proof = match blocking(move || v.sign_with_device_key(&a, &msg)).await {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = vault.delete_device_key(&alias);
+            return Err(e);
+        }
+    };
+    let (token, username, password, otp_code) = match cred {
+        Credential::Token(t) => (Some(t), None, None, None),
+        Credential::Password {
+            username,
+            password,
+            otp_code,
+        } => (None, Some(username), Some(password), otp_code),
     };
     let req = p::PairRequest {
         token,
@@ -248,6 +496,7 @@ async fn pair(
         push_token: device.push_token.clone(),
         time: now,
         proof: p::b64(&proof),
+        otp_code,
     };
     let body = serde_json::to_vec(&req).map_err(|e| AuthenticatorError::Internal {
         reason: e.to_string(),
@@ -263,33 +512,61 @@ async fn pair(
         }
     };
     let r = answer.body;
-    if r.server_id != server_id {
+    if r.state == p::PairState::Pending {
+        let (Some(request_id), Some(number), Some(expires_at), Some(poll_token)) = (
+            r.request_id.clone(),
+            r.number,
+            r.expires_at,
+            r.poll_token.clone(),
+        ) else {
+            let _ = vault.delete_device_key(&alias);
+            return Err(AuthenticatorError::Network {
+                reason: "unexpected answer from the server: a pending pairing without its request"
+                    .into(),
+            });
+        };
+        if r.server_id != server_id || !request_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let _ = vault.delete_device_key(&alias);
+            return Err(AuthenticatorError::Rejected {
+                code: "server_id_mismatch".into(),
+                message: "the server answered with another server id".into(),
+            });
+        }
+        return Ok(PasswordPairing::AwaitingApproval(PendingPairing {
+            number,
+            expires_at,
+            account: r.account,
+            server_name: p::clean_display(&r.server_name, 64),
+            server_id: server_id.to_owned(),
+            urls,
+            pin,
+            alias,
+            request_id,
+            poll_token: zeroize::Zeroizing::new(poll_token),
+            push_token: device.push_token.clone(),
+        }));
+    }
+    let Some(device_id) = r.device_id.clone() else {
         let _ = vault.delete_device_key(&alias);
-        return Err(AuthenticatorError::Rejected {
-            code: "server_id_mismatch".into(),
-            message: "the server answered with another server id".into(),
+        return Err(AuthenticatorError::Internal {
+            reason: "the server paired without a device id".into(),
         });
-    }
-    let pairing = Pairing {
-        id: crate::vault::random_hex_id().map_err(|_| AuthenticatorError::Internal {
-            reason: "randomness unavailable".into(),
-        })?,
-        server_id: r.server_id,
-        server_name: r.server_name,
-        urls,
-        spki_sha256_hex: crate::vault::hex(&pin),
-        account: r.account,
-        device_id: r.device_id,
-        key_alias: alias.clone(),
-        created_at: now,
-        clock_offset_s: answer.server_time.map_or(0, |t| t - now),
-        push_token: device.push_token.clone().unwrap_or_default(),
     };
-    if let Err(e) = vault.add_pairing(pairing.clone()) {
-        let _ = vault.delete_device_key(&alias);
-        return Err(e);
-    }
-    Ok(pairing)
+    store_pairing(
+        vault,
+        Stored {
+            server_id,
+            urls,
+            pin,
+            alias: &alias,
+            push_token: device.push_token.clone(),
+        },
+        r,
+        device_id,
+        answer.server_time,
+        now,
+    )
+    .map(PasswordPairing::Paired)
 }
 
 /// Pinned connections kept per pairing, so repeated calls reuse one TLS
@@ -382,8 +659,7 @@ fn validate_request(pairing: &Pairing, r: p::PendingRequest) -> Option<SignInReq
         && r.context.client_ip.len() <= 64
         && r.context.user_agent.len() <= 512
         && r.context.location.len() <= 256
-        && !r.choices.is_empty()
-        && r.choices.len() <= 10;
+        && r.tries_left <= p::MAX_WRONG_NUMBERS;
     if !nonce_ok || !sizes_ok || r.account != pairing.account {
         return None;
     }
@@ -394,7 +670,7 @@ fn validate_request(pairing: &Pairing, r: p::PendingRequest) -> Option<SignInReq
         account: r.account,
         nonce: r.nonce,
         context: r.context,
-        choices: r.choices,
+        tries_left: r.tries_left.max(1),
     })
 }
 
@@ -427,7 +703,20 @@ pub async fn pending_requests(
     wait_s: u64,
     now: i64,
 ) -> Result<Vec<SignInRequest>> {
-    pending_in(None, vault, pairing_id, wait_s, now).await
+    Ok(pending_in(None, vault, pairing_id, wait_s, now, false)
+        .await?
+        .requests)
+}
+
+/// Pending requests *and* new notices of one pairing; waits up to `wait_s`
+/// (≤ 25) for either. Notices returned are marked seen in the pairing.
+pub async fn pending(
+    vault: &Arc<Vault>,
+    pairing_id: &str,
+    wait_s: u64,
+    now: i64,
+) -> Result<Pending> {
+    pending_in(None, vault, pairing_id, wait_s, now, true).await
 }
 
 async fn pending_in(
@@ -436,11 +725,18 @@ async fn pending_in(
     pairing_id: &str,
     wait_s: u64,
     now: i64,
-) -> Result<Vec<SignInRequest>> {
+    with_notices: bool,
+) -> Result<Pending> {
     let mut pairing = vault.pairing(pairing_id)?;
     let wait = wait_s.min(p::MAX_WAIT_S);
     let conn = conn_for(&pairing, cache)?;
-    let pq = format!("/v1/device/requests?wait={wait}");
+    // Without notices wanted, ask for none newer than "everything".
+    let after = if with_notices {
+        pairing.notices_seen
+    } else {
+        i64::MAX
+    };
+    let pq = format!("/v1/device/requests?wait={wait}&notices_after={after}");
     let mut retried = false;
     let list = loop {
         let headers = device_headers(vault, &pairing, "GET", &pq, b"", now).await?;
@@ -464,12 +760,36 @@ async fn pending_in(
         }
     };
     record_offset(vault, &pairing, list.server_time, now);
-    Ok(list
+    let notices: Vec<PairingNotice> = list
         .body
-        .requests
-        .into_iter()
-        .filter_map(|r| validate_request(&pairing, r))
-        .collect())
+        .notices
+        .iter()
+        .filter(|n| with_notices && n.id > pairing.notices_seen)
+        .take(20)
+        .map(|n| PairingNotice {
+            pairing_id: pairing.id.clone(),
+            server_name: pairing.server_name.clone(),
+            id: n.id,
+            time: n.time,
+            kind: p::clean_display(&n.kind, 32),
+            text: p::clean_display(&n.text, 400),
+        })
+        .collect();
+    if let Some(last) = notices.iter().map(|n| n.id).max() {
+        if let Ok(mut latest) = vault.pairing(pairing_id) {
+            latest.notices_seen = last;
+            vault.update_pairing(latest)?;
+        }
+    }
+    Ok(Pending {
+        requests: list
+            .body
+            .requests
+            .into_iter()
+            .filter_map(|r| validate_request(&pairing, r))
+            .collect(),
+        notices,
+    })
 }
 
 /// Checks every pairing once (when the app opens or a push arrives).
@@ -480,8 +800,11 @@ pub async fn check_all_pending(vault: &Arc<Vault>, now: i64) -> Result<PendingCh
 async fn check_in(cache: Option<&ConnCache>, vault: &Arc<Vault>, now: i64) -> Result<PendingCheck> {
     let mut out = PendingCheck::default();
     for pairing in vault.pairings()? {
-        match pending_in(cache, vault, &pairing.id, 0, now).await {
-            Ok(mut r) => out.requests.append(&mut r),
+        match pending_in(cache, vault, &pairing.id, 0, now, true).await {
+            Ok(mut r) => {
+                out.requests.append(&mut r.requests);
+                out.notices.append(&mut r.notices);
+            }
             Err(e) => out.failures.push((pairing.id.clone(), e)),
         }
     }
@@ -500,9 +823,11 @@ pub struct SignedAnswer {
     pub body: Vec<u8>,
 }
 
-/// Signs an answer. Approving needs the picked number and, when the vault's
-/// "require screen lock after Approve" is on, the user's biometric /
-/// device-credential confirmation through the platform keystore.
+/// Signs an answer. Approving needs the number the user typed (the one on
+/// the sign-in screen, `0..=99`; a wrong one is refused by the server and
+/// counted) and, when the vault's "require screen lock after Approve" is
+/// on, the user's biometric / device-credential confirmation through the
+/// platform keystore.
 pub async fn sign_answer(
     vault: &Arc<Vault>,
     req: &SignInRequest,
@@ -517,9 +842,9 @@ pub async fn sign_answer(
         });
     }
     if decision == Decision::Approve {
-        if !req.choices.contains(&picked_number) {
+        if picked_number > p::MAX_NUMBER {
             return Err(AuthenticatorError::InvalidInput {
-                reason: "pick one of the numbers offered".into(),
+                reason: "type the two digits the sign-in screen shows".into(),
             });
         }
         if vault.settings()?.require_screen_lock_after_approve {
@@ -754,7 +1079,29 @@ impl Approver {
         wait_s: u64,
         now: i64,
     ) -> Result<Vec<SignInRequest>> {
-        pending_in(Some(&self.conns), &self.vault, pairing_id, wait_s, now).await
+        Ok(pending_in(
+            Some(&self.conns),
+            &self.vault,
+            pairing_id,
+            wait_s,
+            now,
+            false,
+        )
+        .await?
+        .requests)
+    }
+
+    /// See [`pending`].
+    pub async fn pending(&self, pairing_id: &str, wait_s: u64, now: i64) -> Result<Pending> {
+        pending_in(
+            Some(&self.conns),
+            &self.vault,
+            pairing_id,
+            wait_s,
+            now,
+            true,
+        )
+        .await
     }
 
     /// See [`check_all_pending`].

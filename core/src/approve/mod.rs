@@ -6,8 +6,10 @@
 //! - [`flows`]: pair, pending, answer, unpair, push token — the API shells use.
 //!
 //! States of a pairing flow (documented in `docs/protocol.md`):
-//! `scanned/typed → (fingerprint confirmed) → key created → paired`, with
-//! the device key deleted again on any failure after it was created.
+//! `scanned/typed → (fingerprint confirmed) → key created → paired`, or for
+//! a password pairing of an account with a phone `… → key created →
+//! awaiting approval (show the number) → paired`, with the device key
+//! deleted again on any failure after it was created.
 
 pub mod client;
 pub mod flows;
@@ -15,8 +17,9 @@ pub mod pinning;
 pub mod protocol;
 
 pub use flows::{
-    answer, check_all_pending, fetch_server_identity, pair_with_invite, pair_with_password,
-    pending_requests, send_answer, sign_answer, unpair, update_push_token, Approver, ConnCache,
-    DeviceInfo, PendingCheck, ServerIdentity, SignInRequest, SignedAnswer,
+    answer, check_all_pending, fetch_server_identity, finish_password_pairing, pair_with_invite,
+    pair_with_password, pending, pending_requests, send_answer, sign_answer, unpair,
+    update_push_token, Approver, ConnCache, DeviceInfo, PairingNotice, PasswordPairing, Pending,
+    PendingCheck, PendingPairing, ServerIdentity, ShownContext, SignInRequest, SignedAnswer,
 };
-pub use protocol::{Decision, RequestState, SignInContext};
+pub use protocol::{Action, Decision, RequestState, SignInContext};

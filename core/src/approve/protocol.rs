@@ -8,21 +8,27 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Protocol version spoken by this build.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Protocol version spoken by this build (2: typed number matching,
+/// pairing approvals, notices).
+pub const PROTOCOL_VERSION: u32 = 2;
+/// Version of the pairing invitation URI (`v=` in `countersign://pair?…`).
+pub const INVITE_VERSION: u32 = 1;
 /// Longest a sign-in request may stay pending, seconds.
 pub const MAX_REQUEST_TTL_S: i64 = 60;
 /// How far a device's signed time may be from the server's, seconds.
 pub const MAX_CLOCK_SKEW_S: i64 = 300;
 /// Longest long-poll, seconds.
 pub const MAX_WAIT_S: u64 = 25;
-/// Number of choices the phone shows for number matching.
-pub const CHOICES: usize = 3;
+/// Wrong numbers a request takes before it is denied (typed number
+/// matching: the phone asks for the two digits the login screen shows).
+pub const MAX_WRONG_NUMBERS: u32 = 3;
+/// Largest number the login screen shows (two digits, `10..=99`).
+pub const MAX_NUMBER: u8 = 99;
 
 /// Domain tag of approval signatures.
 pub const APPROVE_DOMAIN: &str = "countersign-approve-v1";
-/// Domain tag of the sign-in context hash.
-pub const CONTEXT_DOMAIN: &str = "countersign-context-v1";
+/// Domain tag of the sign-in context hash (v2: the action is hashed too).
+pub const CONTEXT_DOMAIN: &str = "countersign-context-v2";
 /// Domain tag of device-authenticated requests.
 pub const DEVICE_AUTH_DOMAIN: &str = "countersign-device-auth-v1";
 /// Domain tag of the pairing proof of possession.
@@ -46,20 +52,111 @@ pub fn canonical(domain: &str, fields: &[&[u8]]) -> Vec<u8> {
     out
 }
 
+/// Display text made safe to show: control characters (C0, C1), line and
+/// paragraph separators, bidirectional overrides and isolates (U+202A–E,
+/// U+2066–9, U+200E/F, U+061C), zero-width characters and the BOM are
+/// removed, runs of whitespace become one space, and the result is trimmed
+/// and cut to `max_chars`. Used by the server for everything it puts in a
+/// request's context and by the phone before showing it, so "Firefox" with
+/// a right-to-left override or a forged second line cannot reach the screen.
+pub fn clean_display(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max_chars * 4));
+    let mut space = false;
+    let mut n = 0;
+    for c in text.chars() {
+        if is_invisible(c) && !c.is_whitespace() {
+            continue;
+        }
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if n >= max_chars {
+            break;
+        }
+        if space {
+            out.push(' ');
+            n += 1;
+            space = false;
+            if n >= max_chars {
+                break;
+            }
+        }
+        out.push(c);
+        n += 1;
+    }
+    out
+}
+
+/// Whether `c` is a character [`clean_display`] removes: controls, line
+/// and paragraph separators, bidirectional formatting, zero-width
+/// characters, the BOM and interlinear annotation marks.
+pub fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{061C}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+        )
+}
+
 fn push_field(out: &mut Vec<u8>, f: &[u8]) {
     // Fields are bounded far below 4 GiB by the request size limits.
     out.extend_from_slice(&(f.len().min(u32::MAX as usize) as u32).to_be_bytes());
     out.extend_from_slice(f);
 }
 
+/// What a request asks the phone to allow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Someone is signing in to the account.
+    #[default]
+    SignIn,
+    /// Someone is pairing a new device with the account (by password); the
+    /// new device shows the number.
+    PairDevice,
+}
+
+impl Action {
+    /// Wire name (also what the context hash covers).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::SignIn => "sign_in",
+            Action::PairDevice => "pair_device",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "sign_in" => Some(Action::SignIn),
+            "pair_device" => Some(Action::PairDevice),
+            _ => None,
+        }
+    }
+}
+
 /// What the phone shows about a sign-in attempt; hashed into the signature.
+/// Every text field is display text the server cleaned with
+/// [`clean_display`] (the phone cleans again before showing it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInContext {
+    /// What is being asked for (sign-in, or pairing a new device).
+    #[serde(default)]
+    pub action: Action,
     /// Name of the service being signed in to ("Home NAS").
     pub service: String,
     /// Address the attempt came from.
     pub client_ip: String,
-    /// Browser or client description.
+    /// Browser or client, as words ("Firefox on Linux"; for a pairing:
+    /// the new device's name and platform), never the raw `User-Agent`.
     pub user_agent: String,
     /// Approximate place, or empty when unknown.
     pub location: String,
@@ -75,6 +172,7 @@ impl SignInContext {
         let msg = canonical(
             CONTEXT_DOMAIN,
             &[
+                self.action.as_str().as_bytes(),
                 self.service.as_bytes(),
                 self.client_ip.as_bytes(),
                 self.user_agent.as_bytes(),
@@ -282,19 +380,50 @@ pub struct PairRequest {
     pub time: i64,
     /// DER signature over [`pair_message`], base64url.
     pub proof: String,
+    /// Code from the account's authenticator app (password pairing of an
+    /// account that has one; see `docs/protocol.md` § pairing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp_code: Option<String>,
 }
 
-/// `POST /v1/pair` answer.
+/// Where a pairing stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PairState {
+    /// The device is paired (`device_id` is set).
+    Paired,
+    /// Waiting for approval on one of the account's phones: show `number`
+    /// and poll `GET /v1/pair/{request_id}` with `poll_token`.
+    Pending,
+}
+
+/// `POST /v1/pair` and `GET /v1/pair/{id}` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairResponse {
-    /// Id the server gave this device.
-    pub device_id: String,
+    /// Paired, or waiting for approval.
+    pub state: PairState,
+    /// Id the server gave this device (when paired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
     /// Server id.
     pub server_id: String,
     /// Server name.
     pub server_name: String,
-    /// Account the device is now paired with.
+    /// Account the device is (being) paired with.
     pub account: String,
+    /// The approval request (when pending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The number to show; the user types it on an already paired phone
+    /// (when pending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<u8>,
+    /// When the approval request expires (when pending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// Secret to poll the approval with (when pending, first answer only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_token: Option<String>,
     /// Server time.
     pub server_time: i64,
 }
@@ -308,17 +437,41 @@ pub struct PendingRequest {
     pub account: String,
     /// Fresh random nonce, base64url (32 bytes).
     pub nonce: String,
-    /// What to show.
+    /// What to show. The number is not sent: the user types the one the
+    /// login screen (or the new device) shows.
     pub context: SignInContext,
-    /// Numbers to offer; exactly one is the number shown on the login screen.
-    pub choices: Vec<u8>,
+    /// Wrong numbers left before the request is denied.
+    #[serde(default = "default_tries")]
+    pub tries_left: u32,
+}
+
+fn default_tries() -> u32 {
+    MAX_WRONG_NUMBERS
+}
+
+/// Something the phone should tell its user (a new phone was paired, the
+/// backup email or the 2-step settings changed): shown, not answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Increasing id (ask for notices after the last one seen).
+    pub id: i64,
+    /// When, Unix seconds (server time).
+    pub time: i64,
+    /// What happened (`device_paired`, `email_changed`, `two_step_changed`,
+    /// `device_removed`).
+    pub kind: String,
+    /// The sentence to show.
+    pub text: String,
 }
 
 /// `GET /v1/device/requests` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingList {
-    /// Pending requests for the device's account (at most one, see rate limits).
+    /// Pending requests for the device's account, oldest first.
     pub requests: Vec<PendingRequest>,
+    /// Notices after `?notices_after=` (at most 20, oldest first).
+    #[serde(default)]
+    pub notices: Vec<Notice>,
     /// Server time.
     pub server_time: i64,
 }
@@ -330,7 +483,7 @@ pub struct AnswerRequest {
     pub device_id: String,
     /// Approve, deny or report.
     pub decision: Decision,
-    /// Number the user picked (0 when denying or reporting without picking).
+    /// Number the user typed (0 when denying or reporting).
     pub picked_number: u8,
     /// Signing time (device clock corrected by the known offset).
     pub time: i64,
@@ -407,6 +560,13 @@ pub struct ErrorBody {
     pub error: String,
     /// Human-readable message.
     pub message: String,
+    /// Tries left (`wrong_number` answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tries_left: Option<u32>,
+    /// Which second step is needed (`second_step_required` answers:
+    /// `otp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_step: Option<String>,
     /// Server time.
     pub server_time: i64,
 }
@@ -449,7 +609,7 @@ impl PairingInvite {
             percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
         };
         let mut s = format!(
-            "countersign://pair?v={PROTOCOL_VERSION}&sid={}&name={}",
+            "countersign://pair?v={INVITE_VERSION}&sid={}&name={}",
             enc(&self.server_id),
             enc(&self.server_name)
         );
@@ -533,6 +693,7 @@ mod tests {
 
     fn ctx() -> SignInContext {
         SignInContext {
+            action: Action::SignIn,
             service: "NAS".into(),
             client_ip: "127.0.0.1".into(),
             user_agent: "Firefox".into(),
@@ -568,6 +729,29 @@ mod tests {
         let mut c = ctx();
         c.expires_at += 1;
         assert_ne!(c.hash(), base);
+        let mut c = ctx();
+        c.action = Action::PairDevice;
+        assert_ne!(c.hash(), base);
+    }
+
+    #[test]
+    fn display_text_is_cleaned() {
+        assert_eq!(
+            clean_display("Firefox\u{202E}xoferiF", 100),
+            "FirefoxxoferiF"
+        );
+        assert_eq!(
+            clean_display("  Firefox on Linux\u{2028}Approved by admin\r\n ", 100),
+            "Firefox on Linux Approved by admin"
+        );
+        assert_eq!(
+            clean_display("a\u{0}b\u{7f}c\u{9c}d\u{200b}e\u{2066}f", 100),
+            "abcdef"
+        );
+        assert_eq!(clean_display("Zürich 東京", 100), "Zürich 東京");
+        assert_eq!(clean_display("abcdef", 3), "abc");
+        assert_eq!(clean_display("ab    cd", 4), "ab c");
+        assert_eq!(clean_display("\u{202e}\u{202e}", 10), "");
     }
 
     #[test]

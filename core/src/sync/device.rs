@@ -320,6 +320,46 @@ fn bearer(keys: &SyncKeys) -> crate::approve::client::Headers {
     vec![("authorization", format!("Bearer {}", keys.token()))]
 }
 
+/// The space token plus this device's signature for a write: the server
+/// accepts sync writes only from a device paired with it (the space then
+/// belongs to that account). The pairing is the vault's pairing with the
+/// sync server's pinned key.
+fn writer_headers(
+    vault: &Vault,
+    state: &State,
+    keys: &SyncKeys,
+    method: &str,
+    path_and_query: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<crate::approve::client::Headers> {
+    let pairing = vault
+        .pairings()?
+        .into_iter()
+        .find(|p| p.spki_sha256_hex.eq_ignore_ascii_case(&state.spki))
+        .ok_or_else(|| AuthenticatorError::InvalidInput {
+            reason: "sync through this server needs this device paired with it for Approve sign-in: pair first (countersign pair …), then turn sync on".into(),
+        })?;
+    let time = now + pairing.clock_offset_s;
+    let msg = crate::approve::protocol::device_auth_message(
+        &pairing.server_id,
+        &pairing.device_id,
+        method,
+        path_and_query,
+        time,
+        body,
+    );
+    let sig = vault.sign_with_device_key(&pairing.key_alias, &msg)?;
+    let mut headers = bearer(keys);
+    headers.push((crate::approve::protocol::HEADER_DEVICE, pairing.device_id));
+    headers.push((crate::approve::protocol::HEADER_TIME, time.to_string()));
+    headers.push((
+        crate::approve::protocol::HEADER_SIGNATURE,
+        crate::approve::protocol::b64(&sig),
+    ));
+    Ok(headers)
+}
+
 #[derive(Deserialize)]
 struct WireEntry {
     entry_id: String,
@@ -382,9 +422,10 @@ pub async fn enable(
     let state = new_state(urls, spki_hex, &keys)?;
     let session = open_session(state)?;
     let path = format!("/v1/sync/{}", keys.space_id());
+    let headers = writer_headers(vault, &session.state, &keys, "PUT", &path, b"", now)?;
     session
         .conn
-        .call::<Created>(reqwest::Method::PUT, &path, None, &bearer(&keys), None)
+        .call::<Created>(reqwest::Method::PUT, &path, None, &headers, None)
         .await?;
     let report = round(vault, vault_path, protector, session, now).await?;
     Ok((code, report))
@@ -545,6 +586,7 @@ pub async fn sync_now(
 /// Deletes the server copy: sync stops on every device at its next round.
 /// Local profiles stay on every device.
 pub async fn delete_everywhere(
+    vault: &Vault,
     vault_path: &Path,
     protector: &dyn KeyProtector,
     now: i64,
@@ -554,15 +596,18 @@ pub async fn delete_everywhere(
     })?;
     let mut session = open_session(state)?;
     let path = format!("/v1/sync/{}", session.keys.space_id());
+    let headers = writer_headers(
+        vault,
+        &session.state,
+        &session.keys,
+        "DELETE",
+        &path,
+        b"",
+        now,
+    )?;
     match session
         .conn
-        .call::<serde_json::Value>(
-            reqwest::Method::DELETE,
-            &path,
-            None,
-            &bearer(&session.keys),
-            None,
-        )
+        .call::<serde_json::Value>(reqwest::Method::DELETE, &path, None, &headers, None)
         .await
     {
         Ok(_) => {}
@@ -706,7 +751,7 @@ async fn round(
     if let Err(e) = pull(&mut s, &mut report).await {
         return Err(stop_if_deleted(e, &mut s.state, vault_path, protector));
     }
-    if let Err(e) = push(&mut s, &mut report).await {
+    if let Err(e) = push(vault, &mut s, &mut report, now).await {
         return Err(stop_if_deleted(e, &mut s.state, vault_path, protector));
     }
     replica_to_vault(vault, &mut s, &mut report, now)?;
@@ -955,7 +1000,7 @@ fn merge_blob(s: &mut Session, entry_id: &str, rev: i64, blob_b64: &str) -> Resu
 }
 
 /// Step 3: conditional writes of what the server does not have yet.
-async fn push(s: &mut Session, report: &mut SyncReport) -> Result<()> {
+async fn push(vault: &Vault, s: &mut Session, report: &mut SyncReport, now: i64) -> Result<()> {
     for _ in 0..MAX_PUSH_ROUNDS {
         let mut pending = Vec::new();
         for (sid, entry) in s.replica.entries() {
@@ -981,15 +1026,10 @@ async fn push(s: &mut Session, report: &mut SyncReport) -> Result<()> {
             let body = serde_json::to_vec(&serde_json::json!({ "entries": puts }))
                 .map_err(|_| internal("sync request encoding"))?;
             let path = format!("/v1/sync/{}/entries", s.keys.space_id());
+            let headers = writer_headers(vault, &s.state, &s.keys, "POST", &path, &body, now)?;
             let answer = s
                 .conn
-                .call::<PutAnswer>(
-                    reqwest::Method::POST,
-                    &path,
-                    Some(body),
-                    &bearer(&s.keys),
-                    None,
-                )
+                .call::<PutAnswer>(reqwest::Method::POST, &path, Some(body), &headers, None)
                 .await?
                 .body;
             let by_entry: BTreeMap<String, &(String, Zeroizing<Vec<u8>>)> =

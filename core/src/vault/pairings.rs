@@ -42,6 +42,10 @@ pub struct Pairing {
     /// Push token registered with the server ("" for none).
     #[serde(default)]
     pub push_token: String,
+    /// Id of the last notice received from the server (a new pairing, a
+    /// changed backup email, …); the next fetch asks for newer ones.
+    #[serde(default)]
+    pub notices_seen: i64,
 }
 
 impl Pairing {
