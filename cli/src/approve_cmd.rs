@@ -7,7 +7,10 @@ use crate::args::{DecisionArg, PairArgs};
 use crate::commands::{find_by_id, print_json, Lookup};
 use crate::session::{now, PasscodeSource};
 use crate::Failure;
-use countersign_core::approve::{self, Decision, DeviceInfo, SignInRequest};
+use countersign_core::approve::{
+    self, Action, Decision, DeviceInfo, PairingNotice, PasswordPairing, SignInRequest,
+};
+use countersign_core::AuthenticatorError;
 use countersign_core::Vault;
 use serde_json::json;
 use std::io::{BufRead, Write};
@@ -95,15 +98,39 @@ pub fn pair(
                     .map_err(|e| Failure::new(e.to_string()))?,
             )
         };
-        rt.block_on(approve::pair_with_password(
-            vault,
-            &url,
-            &fingerprint,
-            &username,
-            &password,
-            &device(&a.name),
-            now(),
-        ))?
+        let mut otp_code = a.otp_code.clone();
+        loop {
+            let r = rt.block_on(approve::pair_with_password(
+                vault,
+                &url,
+                &fingerprint,
+                &username,
+                &password,
+                otp_code.as_deref(),
+                &device(&a.name),
+                now(),
+            ));
+            match r {
+                Ok(PasswordPairing::Paired(p)) => break p,
+                Ok(PasswordPairing::AwaitingApproval(pending)) => {
+                    break wait_for_approval(vault, &rt, &pending)?
+                }
+                Err(AuthenticatorError::Rejected { code, .. })
+                    if code == "second_step_required" && otp_code.is_none() =>
+                {
+                    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                        return Err(Failure::new(
+                            "this account has an authenticator app: give its current code with --otp-code CODE",
+                        ));
+                    }
+                    eprint!("Code from the account's authenticator app: ");
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    otp_code = Some(line.trim().to_owned());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     };
     writeln!(
         out,
@@ -114,6 +141,29 @@ pub fn pair(
         group_hex(&pairing.spki_sha256_hex[..16])
     )?;
     Ok(())
+}
+
+/// Shows the number for a pairing waiting for approval and waits for it.
+fn wait_for_approval(
+    vault: &Arc<Vault>,
+    rt: &tokio::runtime::Runtime,
+    pending: &approve::PendingPairing,
+) -> Result<countersign_core::vault::Pairing, Failure> {
+    eprintln!(
+        "{} ({}) already has a paired phone: open Countersign there and type this number to approve this pairing:",
+        pending.account, pending.server_name
+    );
+    eprintln!("\n    {:02}\n", pending.number);
+    loop {
+        if let Some(p) = rt.block_on(approve::finish_password_pairing(vault, pending, 25, now()))? {
+            return Ok(p);
+        }
+        if now() > pending.expires_at + 5 {
+            return Err(Failure::new(
+                "nobody approved the pairing in time; run the command again",
+            ));
+        }
+    }
 }
 
 /// `pairings`.
@@ -147,32 +197,52 @@ pub fn pairings(vault: &Arc<Vault>, as_json: bool, out: &mut impl Write) -> Resu
     Ok(())
 }
 
-fn fetch(
-    vault: &Arc<Vault>,
-    rt: &tokio::runtime::Runtime,
-    wait: u64,
-) -> Result<Vec<SignInRequest>, Failure> {
+/// Requests and notices of every pairing, and the pairings that could not
+/// be asked (with why).
+struct Fetched {
+    requests: Vec<SignInRequest>,
+    notices: Vec<PairingNotice>,
+    failures: Vec<(String, AuthenticatorError)>,
+}
+
+fn fetch(vault: &Arc<Vault>, rt: &tokio::runtime::Runtime, wait: u64) -> Result<Fetched, Failure> {
     let pairings = vault.pairings()?;
     if pairings.is_empty() {
         return Err(Failure::new(
             "no pairings: pair with `countersign pair INVITATION` first",
         ));
     }
-    let mut all = Vec::new();
     if wait > 0 && pairings.len() == 1 {
-        return Ok(rt.block_on(approve::pending_requests(
-            vault,
-            &pairings[0].id,
-            wait,
-            now(),
-        ))?);
+        let p = rt.block_on(approve::pending(vault, &pairings[0].id, wait, now()))?;
+        return Ok(Fetched {
+            requests: p.requests,
+            notices: p.notices,
+            failures: Vec::new(),
+        });
     }
     let check = rt.block_on(approve::check_all_pending(vault, now()))?;
-    for (id, e) in &check.failures {
-        eprintln!("countersign: pairing {}: {e}", &id[..id.len().min(8)]);
-    }
-    all.extend(check.requests);
-    Ok(all)
+    Ok(Fetched {
+        requests: check.requests,
+        notices: check.notices,
+        failures: check.failures,
+    })
+}
+
+/// A check that could not reach every pairing fails (after showing what it
+/// could): a pin mismatch or a network error is never "nothing waiting".
+fn failed(vault: &Arc<Vault>, failures: &[(String, AuthenticatorError)]) -> Result<(), Failure> {
+    let Some((id, e)) = failures.first() else {
+        return Ok(());
+    };
+    let name = vault
+        .pairing(id)
+        .map(|p| format!("{} ({})", p.server_name, p.account))
+        .unwrap_or_else(|_| id.chars().take(8).collect());
+    let more = match failures.len() {
+        1 => String::new(),
+        n => format!(" (and {} more pairings)", n - 1),
+    };
+    Err(Failure::new(format!("could not check {name}: {e}{more}")))
 }
 
 /// `requests`.
@@ -183,43 +253,56 @@ pub fn requests(
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let rt = rt()?;
-    let list = fetch(vault, &rt, wait)?;
+    let fetched = fetch(vault, &rt, wait)?;
+    for n in &fetched.notices {
+        eprintln!("notice from {}: {}", n.server_name, n.text);
+    }
     if as_json {
-        let arr: Vec<_> = list
+        let arr: Vec<_> = fetched
+            .requests
             .iter()
             .map(|r| {
+                let shown = r.shown();
                 json!({"request_id": r.request_id, "pairing_id": r.pairing_id, "server_name": r.server_name,
-                       "account": r.account, "service": r.context.service, "client_ip": r.context.client_ip,
-                       "user_agent": r.context.user_agent, "location": r.context.location,
+                       "account": r.account, "action": shown.action.as_str(), "service": shown.service,
+                       "client_ip": shown.client_ip, "client": shown.client, "location": shown.location,
                        "created_at": r.context.created_at, "expires_at": r.context.expires_at,
-                       "choices": r.choices})
+                       "tries_left": r.tries_left})
             })
             .collect();
         print_json(out, &arr)?;
-        return Ok(());
+        return failed(vault, &fetched.failures);
     }
-    if list.is_empty() {
+    if fetched.requests.is_empty() && fetched.failures.is_empty() {
         writeln!(out, "no sign-in requests waiting")?;
     }
-    for r in list {
-        writeln!(out, "{}", describe(&r))?;
+    for r in &fetched.requests {
+        writeln!(out, "{}", describe(r))?;
     }
-    Ok(())
+    failed(vault, &fetched.failures)
 }
 
 /// Multi-line description of a request, as the phone shows it.
 pub fn describe(r: &SignInRequest) -> String {
-    let c = &r.context;
+    let c = r.shown();
+    let what = match c.action {
+        Action::SignIn => format!("{} wants to sign in to {}", r.account, c.service),
+        Action::PairDevice => format!(
+            "a new device wants to be paired with {} on {}",
+            r.account, c.service
+        ),
+    };
+    let screen = match c.action {
+        Action::SignIn => "the sign-in screen",
+        Action::PairDevice => "the new device",
+    };
     format!(
-        "request {}  {} wants to sign in to {} ({})\n  from {}  browser: {}{}\n  pick the number shown on the sign-in screen: {}",
+        "request {}  {what}\n  from {}  {}{}\n  type the number {screen} shows: countersign answer {} approve --number NN",
         &r.request_id[..r.request_id.len().min(8)],
-        r.account,
-        c.service,
-        r.server_name,
         c.client_ip,
-        c.user_agent,
+        c.client,
         if c.location.is_empty() { String::new() } else { format!("  near {}", c.location) },
-        r.choices.iter().map(|n| format!("{n:02}")).collect::<Vec<_>>().join("  ")
+        &r.request_id[..r.request_id.len().min(8)],
     )
 }
 
@@ -232,18 +315,23 @@ pub fn answer(
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let rt = rt()?;
-    let list = fetch(vault, &rt, 0)?;
-    let req = find_by_id(list, request_id, |r| &r.request_id).map_err(|e| match e {
-        Lookup::Missing => Failure::new(format!(
-            "no pending request {request_id} (answered or expired?)"
-        )),
-        Lookup::Ambiguous => Failure::new("request id prefix is ambiguous"),
-    })?;
+    let fetched = fetch(vault, &rt, 0)?;
+    let found = find_by_id(fetched.requests, request_id, |r| &r.request_id);
+    let req = match found {
+        Ok(r) => r,
+        Err(Lookup::Ambiguous) => return Err(Failure::new("request id prefix is ambiguous")),
+        Err(Lookup::Missing) => {
+            failed(vault, &fetched.failures)?;
+            return Err(Failure::new(format!(
+                "no pending request {request_id} (answered or expired?)"
+            )));
+        }
+    };
     let (d, n) = match decision {
         DecisionArg::Approve => (
             Decision::Approve,
             number.ok_or_else(|| {
-                Failure::new("approve needs --number (the number shown on the sign-in screen)")
+                Failure::new("approve needs --number NN: type the number the sign-in screen shows")
             })?,
         ),
         DecisionArg::Deny => (Decision::Deny, number.unwrap_or(0)),

@@ -134,8 +134,10 @@ pub enum Command {
         /// approve, deny or report.
         #[arg(value_enum)]
         decision: DecisionArg,
-        /// The number shown on the sign-in screen (required to approve).
-        #[arg(long)]
+        /// The two-digit number the sign-in screen (or the new device)
+        /// shows: type it (required to approve; a wrong one is refused and
+        /// counted, three deny the request).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=99))]
         number: Option<u8>,
     },
     /// Remove a pairing (tells the server when reachable).
@@ -179,6 +181,10 @@ pub struct PairArgs {
     /// Read the server password from stdin (after the passcode line, if any).
     #[arg(long)]
     pub password_stdin: bool,
+    /// The current code of the account's authenticator app, when the
+    /// account has one (its second step; asked for on a terminal otherwise).
+    #[arg(long, value_name = "CODE")]
+    pub otp_code: Option<String>,
     /// Device name shown on the server.
     #[arg(long, default_value = "countersign CLI")]
     pub name: String,

@@ -137,7 +137,7 @@ async fn demo() -> Result<(), Failure> {
         http,
         base: base.clone(),
     };
-    let admin = server.admin_token().to_owned();
+    let admin = server.create_admin_token("demo").await.map_err(fail)?;
 
     step(
         2,
@@ -212,7 +212,9 @@ async fn demo() -> Result<(), Failure> {
     let number = started
         .number
         .ok_or_else(|| fail("no number in the sign-in answer"))?;
-    println!("   browser shows: \"Approve on your phone — pick {number:02}\"");
+    println!(
+        "   browser shows: \"Open Countersign on your phone and type this number: {number:02}\""
+    );
 
     step(
         5,
@@ -231,10 +233,17 @@ async fn demo() -> Result<(), Failure> {
 
     step(
         6,
-        &format!(
-            "The user picks {number:02} and taps Approve (screen lock confirmed, answer signed)"
-        ),
+        "The user types the number (typed, not picked: a blind tap cannot approve)",
     );
+    let typo = if number == 99 { 98 } else { number + 1 };
+    match approve::answer(&vault, &req, Decision::Approve, typo, now()).await {
+        Err(AuthenticatorError::WrongNumber { tries_left }) => println!(
+            "   typed {typo:02} by mistake: refused, {tries_left} tries left (three wrong numbers deny) ✔"
+        ),
+        Ok(s) => return Err(fail(format!("a wrong number was accepted ({})", s.as_str()))),
+        Err(e) => return Err(fail(format!("unexpected answer to a wrong number: {e}"))),
+    }
+    println!("   typed {number:02} and tapped Approve (screen lock confirmed, answer signed)");
     let signed = approve::sign_answer(&vault, &req, Decision::Approve, number, now())
         .await
         .map_err(fail)?;
@@ -263,7 +272,7 @@ async fn demo() -> Result<(), Failure> {
 
     step(7, "Another sign-in attempt; this time the user taps Deny");
     let started = browser.start_sign_in().await?;
-    println!("   browser shows: pick {:02}", started.number.unwrap_or(0));
+    println!("   browser shows: type {:02}", started.number.unwrap_or(0));
     let req = approve::pending_requests(&vault, &pairing.id, 20, now())
         .await
         .map_err(fail)?

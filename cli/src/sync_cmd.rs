@@ -220,7 +220,7 @@ pub fn run(
             }
         }
         SyncAction::Delete => {
-            rt.block_on(device::delete_everywhere(path, &prot, now()))?;
+            rt.block_on(device::delete_everywhere(vault, path, &prot, now()))?;
             writeln!(out, "the server copy is deleted; every device stops syncing at its next attempt (local data stays)")?;
         }
         SyncAction::Leave => {

@@ -33,7 +33,7 @@ async fn pair_requests_answer_unpair() {
     );
     let server = countersign_server::start(config).await.unwrap();
     let base = server.base_url().to_owned();
-    let admin = server.admin_token().to_owned();
+    let admin = server.create_admin_token("cli-test").await.unwrap();
     let (http, _) =
         pinning::client(Pin::Key(server.spki_sha256()), Duration::from_secs(30)).unwrap();
     let post = |path: &str, body: Value, bearer: Option<&str>| {
@@ -101,11 +101,10 @@ async fn pair_requests_answer_unpair() {
     assert!(ok, "{err}");
     let reqs: Value = serde_json::from_str(&out).unwrap();
     let id = reqs[0]["request_id"].as_str().unwrap().to_owned();
-    assert!(reqs[0]["choices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c.as_u64() == Some(number)));
+    // The number is not shown on the phone: the user types it.
+    assert_eq!(reqs[0]["action"], "sign_in");
+    assert_eq!(reqs[0]["tries_left"], 3);
+    assert!(!out.contains(&format!(":{number}")), "{out}");
 
     // Approving without the number is refused before anything is sent.
     let v = vault.clone();
@@ -116,6 +115,21 @@ async fn pair_requests_answer_unpair() {
             .unwrap();
     assert!(!ok);
     assert!(err.contains("--number"), "{err}");
+    // A mistyped number is refused and exits non-zero; the request waits.
+    let v = vault.clone();
+    let id2 = id.clone();
+    let typo = (if number == 99 { 98 } else { number + 1 }).to_string();
+    let (ok, _, err) = tokio::task::spawn_blocking(move || {
+        run(&v, &["answer", &id2[..8], "approve", "--number", &typo])
+    })
+    .await
+    .unwrap();
+    assert!(!ok);
+    assert!(
+        err.contains("not the number") && err.contains("2 tries left"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
     let v = vault.clone();
     let n = number.to_string();
     let (ok, out, err) = tokio::task::spawn_blocking(move || {
@@ -126,6 +140,21 @@ async fn pair_requests_answer_unpair() {
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "approved");
 
+    // The server is unreachable: `requests` says so and exits non-zero
+    // (it used to print [] and exit 0).
+    let addr = server.addr();
+    server.shutdown().await.unwrap();
+    let v = vault.clone();
+    let (ok, out, err) = tokio::task::spawn_blocking(move || run(&v, &["requests", "--json"]))
+        .await
+        .unwrap();
+    assert!(!ok, "{out}");
+    assert!(err.contains("could not check CLI NAS (dana)"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // Back on the same data directory and port.
+    let mut config = countersign_server::ServerConfig::new(dir.path().join("srv"), addr, "CLI NAS");
+    config.log_to_stderr = false;
+    let server = countersign_server::start(config).await.unwrap();
     let pid = pairings[0]["id"].as_str().unwrap().to_owned();
     let v = vault.clone();
     let (ok, out, err) = tokio::task::spawn_blocking(move || run(&v, &["unpair", &pid[..8]]))
@@ -150,6 +179,8 @@ fn demo_runs_end_to_end() {
     for want in [
         "Start a sign-in server",
         "phone paired with \"Demo NAS\" as alice",
+        "type this number",
+        "refused, 2 tries left",
         "browser: signed in as alice",
         "browser: denied",
         "already_answered",

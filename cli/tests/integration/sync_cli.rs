@@ -42,6 +42,27 @@ async fn two_vaults_sync_through_the_cli() {
     assert!(o.status.success(), "{}", err(&o));
     let o = blocking(a.clone(), args(&["sync", "status"])).await;
     assert_eq!(out(&o).trim(), "sync is off");
+    // The server takes sync writes only from devices paired with it.
+    let o = blocking(
+        a.clone(),
+        args(&["sync", "enable", "--url", &url, "--fingerprint", &fp]),
+    )
+    .await;
+    assert!(!o.status.success());
+    assert!(err(&o).contains("pair first"), "{}", err(&o));
+    server
+        .create_user(
+            "sam",
+            Some("Correct-Horse-42"),
+            countersign_server::SignInMethod::PasswordApprove,
+        )
+        .await
+        .unwrap();
+    for v in [&a, &b] {
+        let invite = server.pairing_invite("sam").await.unwrap();
+        let o = blocking(v.clone(), args(&["pair", &invite])).await;
+        assert!(o.status.success(), "{}", err(&o));
+    }
     let o = blocking(
         a.clone(),
         args(&["sync", "enable", "--url", &url, "--fingerprint", &fp]),
