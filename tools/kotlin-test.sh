@@ -136,8 +136,9 @@ step "sign-in server (target/debug/countersign-server on loopback)"
 ./tools/build-debug.sh >/dev/null  # no-op after tools/bindgen.sh above
 srv_dir=$(mktemp -d)
 srv_log="$srv_dir/server.log"
+# Every test request comes from 127.0.0.1: lift the per-address request budget.
 target/debug/countersign-server serve --data-dir "$srv_dir/data" --listen 127.0.0.1:0 --name "JVM NAS" \
-  >"$srv_log" 2>&1 &
+  --requests-per-ip-per-window 100000 >"$srv_log" 2>&1 &
 srv_pid=$!
 trap 'kill "$srv_pid" 2>/dev/null || true; rm -rf "$srv_dir"' EXIT
 srv_url=""
@@ -150,6 +151,10 @@ done
 [ -n "$srv_url" ] || { cat "$srv_log" >&2; echo "server did not start" >&2; exit 1; }
 export COUNTERSIGN_TEST_SERVER="$srv_url"
 export COUNTERSIGN_TEST_SERVER_DIR="$srv_dir/data"
+# An admin API token, made as an operator would (shown once, stored hashed).
+COUNTERSIGN_TEST_ADMIN_TOKEN=$(target/debug/countersign-server token create kotlin-tests \
+  --data-dir "$srv_dir/data" 2>/dev/null)
+export COUNTERSIGN_TEST_ADMIN_TOKEN
 echo "    $srv_url (data: $COUNTERSIGN_TEST_SERVER_DIR)"
 lap server
 

@@ -40,6 +40,10 @@ enum UserMessage {
             return "The server's identity does not match the one you paired with. Do not continue."
         case .PairingRevoked:
             return "The server removed this pairing. You can remove it here too."
+        case .WrongNumber(let triesLeft):
+            return triesLeft == 0
+                ? "That was not the number on the sign-in screen, so the sign-in was denied."
+                : "That is not the number on the sign-in screen. Try again (\(triesLeft) left)."
         case .Rejected(_, let reason):
             return "The server refused: \(reason)"
         case .Internal:

@@ -1,6 +1,8 @@
-//! The `countersign-server user add` command on a real data directory,
-//! then a server started on it: flags set from the command line show up in
-//! the admin API, and the password policy applies.
+//! The `countersign-server user add` and `token` commands on a real data
+//! directory, then a server started on it: flags set from the command line
+//! show up in the admin API, the password policy applies, and admin tokens
+//! made by the command work until the command revokes them (while the
+//! server runs).
 
 use crate::common;
 
@@ -28,6 +30,17 @@ fn user_add(data: &std::path::Path, args: &[&str], password: &str) -> std::proce
         .unwrap();
     writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
     child.wait_with_output().unwrap()
+}
+
+fn token(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("token")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("COUNTERSIGN_DATABASE_URL")
+        .output()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -73,6 +86,12 @@ async fn user_add_sets_admin_groups_and_enforcement() {
     );
     assert!(!o.status.success(), "a comma in a group name is refused");
 
+    let o = token(&data, &["create", "ops-script"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let admin_token = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    assert!(admin_token.starts_with("csadm_") && admin_token.len() > 40);
+    let o = token(&data, &["create", "ops-script"]);
+    assert!(!o.status.success(), "a name is used once");
     let server = start(ServerConfig::new(
         &data,
         "127.0.0.1:0".parse().unwrap(),
@@ -83,7 +102,7 @@ async fn user_add_sets_admin_groups_and_enforcement() {
     let http = client_for(server.cert_pem());
     let (status, body) = json_of(
         http.get(format!("{}/v1/admin/users", server.base_url()))
-            .bearer_auth(server.admin_token())
+            .bearer_auth(&admin_token)
             .send()
             .await
             .unwrap(),
@@ -107,5 +126,40 @@ async fn user_add_sets_admin_groups_and_enforcement() {
             json!("incomplete")
         )
     );
+    // The token is stored as a digest only.
+    let db = rusqlite::Connection::open(data.join("server.db")).unwrap();
+    let stored: Vec<u8> = db
+        .query_row(
+            "SELECT token_hash FROM admin_tokens WHERE name = 'ops-script'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored.len(), 32);
+    assert!(
+        !String::from_utf8_lossy(&std::fs::read(data.join("server.db")).unwrap())
+            .contains(&admin_token)
+    );
+    // Revoked while the server runs: refused from then on.
+    let o = token(&data, &["revoke", "ops-script"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (status, _) = json_of(
+        http.get(format!("{}/v1/admin/users", server.base_url()))
+            .bearer_auth(&admin_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let o = token(&data, &["revoke", "ops-script"]);
+    assert!(!o.status.success(), "already revoked");
+    let o = token(&data, &["list"]);
+    let listed = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        listed.contains("ops-script") && listed.contains("revoked"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&admin_token));
     server.shutdown().await.unwrap();
 }

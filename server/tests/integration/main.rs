@@ -4,6 +4,7 @@
 //! binary links the whole dependency tree, so one binary instead of several
 //! keeps the debug build small and quick to link.
 
+mod attacks;
 mod cli;
 mod common;
 mod pairing;

@@ -336,6 +336,19 @@ async fn sign_in_wakes_paired_phones_through_apns_and_fcm() {
     // A desktop device without push is simply not pushed to.
     ts.paired_device("alice").await;
 
+    // Pairing the later phones was announced to the earlier ones
+    // ("notice" wake-ups); wait for those before the sign-in.
+    let notice = apns.next().await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&notice.body).unwrap()["rid"],
+        "notice"
+    );
+    let _ = apns.next().await;
+    let f = fcm.next().await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&f.body).unwrap()["message"]["data"]["request_id"],
+        "notice"
+    );
     let started = ts.start_signin("alice", None).await.unwrap();
     let rid = started.request_id.unwrap();
     let a = apns.next().await;

@@ -35,7 +35,7 @@ async fn send(
         .header("content-type", "application/json")
         .body(body);
     if admin {
-        req = req.bearer_auth(ts.server.admin_token());
+        req = req.bearer_auth(&ts.admin_token);
     }
     json_of(req.send().await.unwrap()).await
 }
@@ -202,10 +202,7 @@ async fn malformed_headers_queries_and_routes() {
         "/v1/signin/not-an-id?poll_token=x",
         "/v1/admin/events?limit=lots",
     ] {
-        let mut req = ts
-            .http
-            .get(ts.url(path))
-            .bearer_auth(ts.server.admin_token());
+        let mut req = ts.http.get(ts.url(path)).bearer_auth(&ts.admin_token);
         if path.starts_with("/v1/device") {
             for (k, v) in phone.auth_headers(&ts, "GET", path, b"") {
                 req = req.header(k, v);
@@ -322,7 +319,7 @@ fn random_bodies_never_cause_server_errors() {
                         .request(method.clone(), ts.url(&path))
                         .body(body.clone());
                     if authed {
-                        req = req.bearer_auth(ts.server.admin_token());
+                        req = req.bearer_auth(&ts.admin_token);
                         if path.starts_with("/v1/device") {
                             for (k, v) in phone.auth_headers(&ts, method.as_str(), &path, &body) {
                                 req = req.header(k, v);

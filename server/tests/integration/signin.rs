@@ -1,4 +1,4 @@
-//! Sign-in requests end to end: number matching, answers, the state
+//! Sign-in requests end to end: typed number matching, answers, the state
 //! machine, expiry, push-bombing limits and concurrency, over real HTTPS.
 
 use crate::common;
@@ -6,7 +6,7 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use countersign_core::approve::protocol::{Decision, RequestState, CHOICES};
+use countersign_core::approve::protocol::{Action, Decision, RequestState, MAX_WRONG_NUMBERS};
 use countersign_server::SignInMethod;
 use reqwest::StatusCode;
 
@@ -24,11 +24,13 @@ async fn approve_gives_the_login_side_a_session() {
     let req = phone.the_request(&ts).await;
     assert_eq!(Some(&req.request_id), started.request_id.as_ref());
     assert_eq!(req.account, "alice");
-    assert_eq!(req.choices.len(), CHOICES);
-    assert!(req.choices.contains(&number));
+    // The phone is not told the number: the user types it.
+    assert_eq!(req.tries_left, MAX_WRONG_NUMBERS);
+    assert_eq!(req.context.action, Action::SignIn);
     assert_eq!(req.context.service, "Test NAS");
     assert_eq!(req.context.client_ip, "127.0.0.1");
-    assert_eq!(req.context.user_agent, "TestBrowser/1.0");
+    // The client in words, not the raw User-Agent.
+    assert_eq!(req.context.user_agent, "TestBrowser");
     assert_eq!(req.context.location, "");
     assert_eq!(req.context.expires_at, req.context.created_at + 60);
     assert_eq!(
@@ -37,7 +39,7 @@ async fn approve_gives_the_login_side_a_session() {
             .len(),
         32
     );
-    // Every fetch shows the same choices.
+    // Every fetch shows the same request.
     assert_eq!(phone.the_request(&ts).await, req);
 
     assert_eq!(
@@ -74,7 +76,7 @@ async fn approve_gives_the_login_side_a_session() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deny_and_wrong_number_are_denials() {
+async fn deny_denies_and_wrong_numbers_are_refused_then_deny() {
     let ts = TestServer::start().await;
     let phone = ts.user_with_device("alice").await;
 
@@ -94,25 +96,31 @@ async fn deny_and_wrong_number_are_denials() {
         (RequestState::Denied, None)
     );
 
+    // A typed number that is not the one on the screen is refused and
+    // counted; the request stays pending until the third.
     let started = ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
+    let number = started.number.unwrap();
+    let wrong = if number == 10 { 11 } else { 10 };
     let req = phone.the_request(&ts).await;
-    let wrong = *req
-        .choices
-        .iter()
-        .find(|&&n| Some(n) != started.number)
-        .unwrap();
-    assert_eq!(
-        phone
-            .answer(&ts, &req, Decision::Approve, wrong)
-            .await
-            .unwrap()
-            .state,
-        RequestState::Denied
-    );
-    assert_eq!(
-        ts.signin_status(&started, 0).await.unwrap().state,
-        RequestState::Denied
-    );
+    for tries_left in (0..MAX_WRONG_NUMBERS).rev() {
+        if tries_left > 0 {
+            assert_eq!(phone.the_request(&ts).await.tries_left, tries_left + 1);
+        }
+        let e = assert_err(
+            phone.answer(&ts, &req, Decision::Approve, wrong).await,
+            403,
+            "wrong_number",
+        );
+        assert_eq!(e.tries_left, Some(tries_left), "{}", e.message);
+        let state = ts.signin_status(&started, 0).await.unwrap().state;
+        let expected = if tries_left == 0 {
+            RequestState::Denied
+        } else {
+            RequestState::Pending
+        };
+        assert_eq!(state, expected);
+    }
+    assert!(phone.pending(&ts, 0).await.unwrap().requests.is_empty());
     // Terminal: the right number afterwards changes nothing.
     assert_err(
         phone
@@ -404,25 +412,17 @@ async fn push_bombing_limits() {
     })
     .await;
     let phone = ts.user_with_device("alice").await;
+    // Several sign-ins may wait at once (two browsers); the phone sees each.
     let first = ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
-    assert_err(
-        ts.start_signin("alice", Some(PASSWORD)).await,
-        409,
-        "pending_exists",
-    );
-    phone
-        .answer(&ts, &phone.the_request(&ts).await, Decision::Deny, 0)
-        .await
-        .unwrap();
-    let _ = first;
-    for _ in 0..2 {
-        ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
-        phone
-            .answer(&ts, &phone.the_request(&ts).await, Decision::Deny, 0)
-            .await
-            .unwrap();
+    let second = ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
+    let list = phone.pending(&ts, 0).await.unwrap();
+    assert_eq!(list.requests.len(), 2);
+    assert_ne!(first.number.is_some(), second.number.is_none());
+    for r in &list.requests {
+        phone.answer(&ts, r, Decision::Deny, 0).await.unwrap();
     }
-    // Fourth in the window.
+    ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
+    // Fourth in the window, from the same (unknown) side.
     let resp = ts
         .http
         .post(ts.url("/v1/signin/start"))
@@ -436,7 +436,8 @@ async fn push_bombing_limits() {
         .parse()
         .unwrap();
     assert!((1..=600).contains(&retry_after));
-    assert_err(typed::<serde_json::Value>(resp).await, 429, "rate_limited");
+    let e = assert_err(typed::<serde_json::Value>(resp).await, 429, "rate_limited");
+    assert!(e.message.contains("minutes"), "{}", e.message);
     ts.clock.advance(601);
     ts.start_signin("alice", Some(PASSWORD)).await.unwrap();
 }

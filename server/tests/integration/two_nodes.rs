@@ -20,10 +20,7 @@ use countersign_core::approve::protocol::{
     Decision, ErrorBody, PairRequest, PairResponse, PendingList, RequestState, SignInContext,
     SignInStart, SignInStarted, SignInStatus, HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIME,
 };
-use countersign_server::store::{
-    NewRequest, PgStore, StartLimits, StartOutcome, Store, UserRecord,
-};
-use countersign_server::SignInMethod;
+use countersign_server::store::{Budget, PgStore, Reservation, Store};
 use reqwest::StatusCode;
 use ring::signature::{EcdsaKeyPair, KeyPair};
 
@@ -195,6 +192,7 @@ impl Cluster {
                 &key,
                 &pair_message(&self.server_id, username, &pk, time),
             )),
+            otp_code: None,
         };
         let resp = self
             .http
@@ -206,7 +204,9 @@ impl Cluster {
         let r: PairResponse = typed(resp).await.unwrap();
         Phone {
             key,
-            id: r.device_id,
+            id: r
+                .device_id
+                .expect("first pairing of an account without a second step"),
         }
     }
 
@@ -362,15 +362,18 @@ async fn long_polls_are_woken_across_nodes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn racing_sign_ins_on_two_nodes_make_one_pending_request() {
-    let Some(db) = database("racing_sign_ins_on_two_nodes_make_one_pending_request").await else {
+async fn racing_sign_ins_on_two_nodes_stay_within_the_request_budget() {
+    let Some(db) = database("racing_sign_ins_on_two_nodes_stay_within_the_request_budget").await
+    else {
         return;
     };
     let cluster = Cluster::start(db, &["bob"]).await;
     let c = &cluster;
     let phone = c.pair(&c.b, "bob").await;
 
-    let attempts = (0..8).map(|i| {
+    // 12 sign-ins at once, half on each node: the account's budget for
+    // unknown login sides is 5 per 10 minutes, and it holds across nodes.
+    let attempts = (0..12).map(|i| {
         let node = if i % 2 == 0 { &c.a } else { &c.b };
         c.start_signin(node, "bob")
     });
@@ -379,27 +382,64 @@ async fn racing_sign_ins_on_two_nodes_make_one_pending_request() {
         .iter()
         .filter(|r| matches!(r, Ok(s) if s.state == RequestState::Pending))
         .count();
-    assert_eq!(created, 1, "{results:?}");
+    assert_eq!(created, 5, "{results:?}");
     for r in &results {
         if let Err((status, e)) = r {
             assert_eq!(
                 (status.as_u16(), e.error.as_str()),
-                (409, "pending_exists"),
+                (429, "rate_limited"),
                 "{}",
                 e.message
             );
         }
     }
     for node in [&c.a, &c.b] {
-        assert_eq!(c.pending(node, &phone, 0).await.requests.len(), 1);
+        assert_eq!(c.pending(node, &phone, 0).await.requests.len(), 5);
     }
 }
 
-/// The same race one level down: two stores (two connection pools, as two
-/// nodes have) and many concurrent `create_request` calls.
+/// The security review's attack across nodes: 60 wrong passwords and the
+/// right one at once, split over two nodes; at most the limit (10) of the
+/// wrong ones are checked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn racing_stores_create_one_pending_request() {
-    let Some(db) = database("racing_stores_create_one_pending_request").await else {
+async fn concurrent_password_guesses_over_two_nodes_check_at_most_the_limit() {
+    let Some(db) =
+        database("concurrent_password_guesses_over_two_nodes_check_at_most_the_limit").await
+    else {
+        return;
+    };
+    let cluster = Cluster::start(db, &["pat"]).await;
+    let c = &cluster;
+    let guesses = (0..61).map(|i| {
+        let node = if i % 2 == 0 { &c.a } else { &c.b };
+        let password = if i == 60 {
+            PASSWORD.to_string()
+        } else {
+            format!("wrong-{i}")
+        };
+        let req = c
+            .http
+            .post(node.url("/v1/signin/start"))
+            .json(&serde_json::json!({"username": "pat", "password": password}));
+        async move { req.send().await.unwrap().status() }
+    });
+    let statuses = futures_join_all(guesses).await;
+    let wrong = statuses.iter().filter(|s| s.as_u16() == 401).count();
+    assert!(wrong <= 10, "{wrong} wrong guesses checked: {statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| matches!(s.as_u16(), 200 | 401 | 403 | 409 | 429)),
+        "{statuses:?}"
+    );
+}
+
+/// The attempt primitive itself, from two stores (two connection pools, as
+/// two nodes have): 40 reservations at once under a budget of 10 grant
+/// exactly 10; releasing gives the room back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_stores_reserve_exactly_the_budget() {
+    let Some(db) = database("racing_stores_reserve_exactly_the_budget").await else {
         return;
     };
     // Two nodes migrating an empty database at once agree on one identity.
@@ -410,51 +450,66 @@ async fn racing_stores_create_one_pending_request() {
         two.server_id().await.unwrap()
     );
     let t = now();
-    assert!(one
-        .create_user(UserRecord::new(
-            "carol".into(),
-            None,
-            SignInMethod::Approve,
-            t
-        ))
-        .await
-        .unwrap());
-    let limits = StartLimits {
-        max_in_window: 100,
-        window_s: 600,
-    };
-    let request = |i: usize| NewRequest {
-        id: format!("{i:032x}"),
-        account: "carol".into(),
-        nonce: vec![7; 32],
-        number: 42,
-        choices: vec![42, 17, 88],
-        context: SignInContext {
-            service: "race".into(),
-            client_ip: "127.0.0.1".into(),
-            user_agent: "test".into(),
-            location: String::new(),
-            created_at: t,
-            expires_at: t + 60,
-        },
-        poll_token_hash: [i as u8; 32],
+    let budgets = || {
+        vec![
+            Budget {
+                key: "pw:carol".into(),
+                limit: 10,
+                window_s: 900,
+            },
+            Budget {
+                key: "ip:192.0.2.1".into(),
+                limit: 1000,
+                window_s: 300,
+            },
+        ]
     };
     let stores: [&dyn Store; 2] = [&one, &two];
     let outcomes =
-        futures_join_all((0..24).map(|i| stores[i % 2].create_request(request(i), limits))).await;
-    let outcomes: Vec<StartOutcome> = outcomes.into_iter().map(Result::unwrap).collect();
-    let created = outcomes
-        .iter()
-        .filter(|o| **o == StartOutcome::Created)
-        .count();
-    assert_eq!(created, 1, "{outcomes:?}");
-    assert!(outcomes
-        .iter()
-        .all(|o| matches!(o, StartOutcome::Created | StartOutcome::PendingExists)));
-    assert_eq!(
-        two.pending_requests("carol".into(), t).await.unwrap().len(),
-        1
-    );
+        futures_join_all((0..40).map(|i| stores[i % 2].reserve_attempts(budgets(), t))).await;
+    let granted: Vec<Vec<i64>> = outcomes
+        .into_iter()
+        .filter_map(|o| match o.unwrap() {
+            Reservation::Granted(ids) => Some(ids),
+            Reservation::Refused {
+                index,
+                retry_after_s,
+            } => {
+                assert_eq!((index, retry_after_s), (0, 900));
+                None
+            }
+        })
+        .collect();
+    assert_eq!(granted.len(), 10);
+    assert!(granted.iter().all(|ids| ids.len() == 2));
+    // A right guess gives its slot back.
+    two.release_attempts(granted[0].clone()).await.unwrap();
+    assert!(matches!(
+        one.reserve_attempts(budgets(), t).await.unwrap(),
+        Reservation::Granted(_)
+    ));
+    assert!(matches!(
+        two.reserve_attempts(budgets(), t).await.unwrap(),
+        Reservation::Refused { index: 0, .. }
+    ));
+    // Refusals recorded nothing: the address's key holds the 10 granted
+    // (one given back, one more granted), so one more fits under 11 and
+    // then none.
+    let ip_only = || {
+        vec![Budget {
+            key: "ip:192.0.2.1".into(),
+            limit: 11,
+            window_s: 300,
+        }]
+    };
+    assert!(matches!(
+        one.reserve_attempts(ip_only(), t).await.unwrap(),
+        Reservation::Granted(_)
+    ));
+    assert!(matches!(
+        two.reserve_attempts(ip_only(), t).await.unwrap(),
+        Reservation::Refused { index: 0, .. }
+    ));
 }
 
 /// Runs futures concurrently (no `futures` dependency needed).

@@ -9,83 +9,12 @@ use crate::common;
 
 use std::time::Duration;
 
+use common::web::{body_of, browser, get, password_signin, post, send, text_of, totp_at, Sink};
 use common::{TestServer, PASSWORD};
 use countersign_core::approve::protocol::Decision;
-use countersign_core::{Generator, OtpParams, SecretBytes};
 use countersign_server::SignInMethod;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-/// A browser-like client: cookies kept, redirects followed, trusts only the
-/// test server's certificate.
-fn browser(ts: &TestServer) -> reqwest::Client {
-    reqwest::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(ts.server.cert_pem().as_bytes()).unwrap(),
-        )
-        .cookie_store(true)
-        .build()
-        .unwrap()
-}
-
-/// Final URL path, status and body after following redirects.
-async fn send(req: reqwest::RequestBuilder) -> (String, StatusCode, String) {
-    let r = req.send().await.unwrap();
-    let path = r.url().path().to_owned()
-        + r.url()
-            .query()
-            .map(|q| format!("?{q}"))
-            .as_deref()
-            .unwrap_or("");
-    let status = r.status();
-    (path, status, r.text().await.unwrap())
-}
-
-async fn get(c: &reqwest::Client, ts: &TestServer, path: &str) -> (String, StatusCode, String) {
-    send(c.get(ts.url(path))).await
-}
-
-async fn post(
-    c: &reqwest::Client,
-    ts: &TestServer,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (String, StatusCode, String) {
-    send(c.post(ts.url(path)).form(form)).await
-}
-
-/// The text content of the element with `id` (first `>` … `<`).
-fn text_of(html: &str, id: &str) -> Option<String> {
-    let at = html.find(&format!("id=\"{id}\""))?;
-    let rest = &html[at..];
-    let start = rest.find('>')? + 1;
-    let end = rest[start..].find('<')?;
-    Some(rest[start..start + end].to_owned())
-}
-
-fn totp_at(secret_b32: &str, t: i64) -> String {
-    let bytes = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, secret_b32).unwrap();
-    Generator::new(&SecretBytes::new(bytes), OtpParams::totp())
-        .unwrap()
-        .code_at(t)
-        .code
-}
-
-async fn password_signin(
-    c: &reqwest::Client,
-    ts: &TestServer,
-    user: &str,
-) -> (String, StatusCode, String) {
-    post(
-        c,
-        ts,
-        "/signin/password",
-        &[("username", user), ("password", PASSWORD)],
-    )
-    .await
-}
 
 /// Signs in (password only) and enrolls an authenticator app; returns the
 /// Base32 seed.
@@ -243,7 +172,7 @@ async fn approve_on_the_web_page() {
     assert_eq!(path, "/signin/verify?method=approve");
 
     let req = device.the_request(&ts).await;
-    assert!(req.choices.contains(&number));
+    assert_eq!(req.tries_left, 3, "the number is typed, not picked");
     // The page's long-poll is woken by the answer.
     let c2 = c.clone();
     let url = ts.url("/signin/status?wait=20");
@@ -508,8 +437,8 @@ async fn admin_page_policy_groups_and_sign_out_everywhere() {
         body["message"],
         "password too weak: use at least 8 characters; add an upper-case letter; add a digit"
     );
-    let admin = browser(&ts);
-    password_signin(&admin, &ts, "root").await;
+    // An admin without 2-step verification only gets to set it up.
+    let (admin, _) = common::web::signed_in_with_otp(&ts, "root").await;
     let (path, status, page) = get(&admin, &ts, "/admin").await;
     assert_eq!((path.as_str(), status), ("/admin", StatusCode::OK));
     assert!(page.contains("id=\"user-root\""));
@@ -646,61 +575,6 @@ async fn cross_site_posts_are_refused() {
     let origin = ts.server.base_url().to_owned();
     let (path, _, _) = send(c.post(ts.url("/signout")).header("origin", origin)).await;
     assert_eq!(path, "/signin?m=signed_out");
-}
-
-/// A real SMTP sink (tools/smtp-sink.py, aiosmtpd) when the test command
-/// provides Python with aiosmtpd in `COUNTERSIGN_TEST_PYTHON`.
-struct Sink {
-    child: std::process::Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    fn start() -> Option<Self> {
-        use std::io::BufRead;
-        let python = std::env::var("COUNTERSIGN_TEST_PYTHON").ok()?;
-        let dir = tempfile::tempdir().unwrap();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tools/smtp-sink.py");
-        let mut child = std::process::Command::new(python)
-            .args([script, "--port", "0", "--dir"])
-            .arg(dir.path())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().strip_prefix("ready ").unwrap().parse().unwrap();
-        Some(Self { child, port, dir })
-    }
-
-    /// The `n`-th mail (1-based), waiting up to 10 s for it.
-    fn mail(&self, n: usize) -> String {
-        let path = self.dir.path().join(format!("{n}.eml"));
-        for _ in 0..100 {
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                return text;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("mail {n} never arrived");
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The body of a mail with soft line breaks undone (quoted-printable).
-fn body_of(mail: &str) -> String {
-    mail.replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=")
 }
 
 #[tokio::test]

@@ -56,11 +56,15 @@ async fn main() {
         "Bench NAS",
     );
     config.limits.requests_per_window = u32::MAX;
+    config.limits.requests_per_ip_per_window = u32::MAX;
     let server = countersign_server::start(config).await.expect("server");
     let (http, _) =
         pinning::client(Pin::Key(server.spki_sha256()), Duration::from_secs(30)).expect("client");
     let base = server.base_url().to_owned();
-    let admin = server.admin_token().to_owned();
+    let admin = server
+        .create_admin_token("bench")
+        .await
+        .expect("admin token");
 
     let mut devs = Vec::new();
     for i in 0..devices {

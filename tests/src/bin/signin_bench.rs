@@ -102,12 +102,16 @@ async fn cluster(pg: Option<&str>, nodes: usize) -> Cluster {
             ServerConfig::new(&data, "127.0.0.1:0".parse().expect("addr"), "Bench NAS");
         config.database = database;
         config.limits.requests_per_window = u32::MAX;
+        config.limits.requests_per_ip_per_window = u32::MAX;
         config.ip_block.max_failures = 0;
         let server = countersign_server::start(config).await.expect("server");
         return Cluster {
             bases: vec![server.base_url().to_owned()],
             cert_pem: server.cert_pem().to_owned(),
-            admin: server.admin_token().to_owned(),
+            admin: server
+                .create_admin_token("bench")
+                .await
+                .expect("admin token"),
             _inproc: Some(server),
             children: Vec::new(),
             _dir: dir,
@@ -134,6 +138,8 @@ async fn cluster(pg: Option<&str>, nodes: usize) -> Cluster {
             .args([
                 "--requests-per-window",
                 "1000000000",
+                "--requests-per-ip-per-window",
+                "1000000000",
                 "--ip-block-failures",
                 "0",
             ])
@@ -155,10 +161,14 @@ async fn cluster(pg: Option<&str>, nodes: usize) -> Cluster {
         children.push(child);
     }
     let cert_pem = std::fs::read_to_string(data.join("cert.pem")).expect("cert");
-    let admin = std::fs::read_to_string(data.join("admin.token"))
-        .expect("admin token")
-        .trim()
-        .to_owned();
+    let admin = countersign_server::create_admin_token(
+        &Database::Postgres { url: url.clone() },
+        &data,
+        "bench",
+        0,
+    )
+    .await
+    .expect("admin token");
     Cluster {
         bases,
         cert_pem,

@@ -19,7 +19,7 @@ fn now() -> i64 {
 }
 
 struct Phone {
-    vault: Vault,
+    vault: Arc<Vault>,
     path: PathBuf,
     prot: SoftwareKeyProtector,
 }
@@ -27,8 +27,9 @@ struct Phone {
 impl Phone {
     fn new(dir: &Path, name: &str) -> Self {
         let path = dir.join(format!("{name}.db"));
-        let vault =
-            Vault::create(&path, Arc::new(SoftwareKeyProtector::beside(&path)), now()).unwrap();
+        let vault = Arc::new(
+            Vault::create(&path, Arc::new(SoftwareKeyProtector::beside(&path)), now()).unwrap(),
+        );
         vault.unlock(None, now()).unwrap();
         let prot = SoftwareKeyProtector::beside(&path);
         Self { vault, path, prot }
@@ -82,9 +83,31 @@ async fn server(dir: &Path) -> (countersign_server::RunningServer, Vec<String>, 
         "Sync NAS",
     );
     let server = countersign_server::start(config).await.unwrap();
+    server
+        .create_user(
+            "sam",
+            Some("Correct-Horse-42"),
+            countersign_server::SignInMethod::PasswordApprove,
+        )
+        .await
+        .unwrap();
     let urls = vec![server.base_url().to_owned()];
     let fp = countersign_core::vault::hex(&server.spki_sha256());
     (server, urls, fp)
+}
+
+/// Pairs `phone` with the server as sam: the server takes sync writes only
+/// from devices paired with it.
+async fn pair(phone: &Phone, server: &countersign_server::RunningServer) {
+    let invite = server.pairing_invite("sam").await.unwrap();
+    let device = countersign_core::approve::DeviceInfo {
+        name: "sync phone".into(),
+        platform: "android".into(),
+        push_token: None,
+    };
+    countersign_core::approve::pair_with_invite(&phone.vault, &invite, &device, now())
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,7 +115,9 @@ async fn two_devices_converge_and_delete_everywhere_stops_both() {
     let dir = tempfile::tempdir().unwrap();
     let (server, urls, fp) = server(dir.path()).await;
     let a = Phone::new(dir.path(), "a");
+    pair(&a, &server).await;
     let b = Phone::new(dir.path(), "b");
+    pair(&b, &server).await;
     a.add("Alpha", S1);
     a.add("Beta", S2);
     a.add("Gamma", S3);
@@ -247,7 +272,7 @@ async fn two_devices_converge_and_delete_everywhere_stops_both() {
     }
 
     // Delete everywhere: B learns it at its next round and keeps its data.
-    device::delete_everywhere(&a.path, &a.prot, now())
+    device::delete_everywhere(&a.vault, &a.path, &a.prot, now())
         .await
         .unwrap();
     let before = b.view();
@@ -278,11 +303,13 @@ async fn offline_rounds_change_nothing_and_catch_up_later() {
     let dir = tempfile::tempdir().unwrap();
     let (server, urls, fp) = server(dir.path()).await;
     let a = Phone::new(dir.path(), "a");
+    pair(&a, &server).await;
     a.add("Alpha", S1);
     let (code, _) = device::enable(&a.vault, &a.path, &a.prot, urls.clone(), &fp, now())
         .await
         .unwrap();
     let b = Phone::new(dir.path(), "b");
+    pair(&b, &server).await;
     device::join(&b.vault, &b.path, &b.prot, urls.clone(), &fp, &code, now())
         .await
         .unwrap();
@@ -325,6 +352,9 @@ async fn three_devices_random_rounds_converge() {
     let phones: Vec<Phone> = (0..3)
         .map(|i| Phone::new(dir.path(), &format!("p{i}")))
         .collect();
+    for p in &phones {
+        pair(p, &server).await;
+    }
     let (code, _) = device::enable(
         &phones[0].vault,
         &phones[0].path,
@@ -408,7 +438,9 @@ async fn hotp_counters_only_move_forward_across_devices() {
     let dir = tempfile::tempdir().unwrap();
     let (server, urls, fp) = server(dir.path()).await;
     let a = Phone::new(dir.path(), "a");
+    pair(&a, &server).await;
     let b = Phone::new(dir.path(), "b");
+    pair(&b, &server).await;
     let hotp =
         |counter: u64| format!("otpauth://hotp/Bank:me?secret={S1}&issuer=Bank&counter={counter}");
     a.vault.add_uri(&hotp(5), now()).unwrap();

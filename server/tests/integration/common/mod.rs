@@ -5,12 +5,15 @@
 
 #![allow(dead_code)]
 
+pub mod web;
+
 use std::sync::Arc;
 
 use countersign_core::approve::protocol::{
     approval_message, b64, device_auth_message, pair_message, AnswerRequest, Decision, ErrorBody,
-    PairRequest, PairResponse, PairingInvite, PendingList, PendingRequest, SignInContext,
-    SignInStart, SignInStarted, SignInStatus, HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIME,
+    PairRequest, PairResponse, PairState, PairingInvite, PendingList, PendingRequest,
+    SignInContext, SignInStart, SignInStarted, SignInStatus, HEADER_DEVICE, HEADER_SIGNATURE,
+    HEADER_TIME,
 };
 use countersign_server::{
     start, Clock, Database, ManualClock, RunningServer, ServerConfig, SignInMethod,
@@ -29,6 +32,8 @@ pub struct TestServer {
     pub clock: Arc<ManualClock>,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
+    /// An admin API token made at start (`RunningServer::create_admin_token`).
+    pub admin_token: String,
     /// The test's own PostgreSQL database (with `COUNTERSIGN_TEST_PG_URL`);
     /// declared after `server` so it is dropped after the server stops.
     pub pg: Option<PgTestDb>,
@@ -159,11 +164,13 @@ impl TestServer {
         tweak(&mut config);
         let server = start(config).await.unwrap();
         let http = client_for(server.cert_pem());
+        let admin_token = server.create_admin_token("tests").await.unwrap();
         Self {
             server,
             clock,
             http,
             dir,
+            admin_token,
             pg,
         }
     }
@@ -215,6 +222,66 @@ impl TestServer {
         }
     }
 
+    /// Runs one SQL statement on the server's database (`$1`… parameters,
+    /// rewritten to `?1`… for SQLite). Tests use it to arrange state that
+    /// would otherwise need a mail round trip.
+    pub async fn sql(&self, sql: &str, params: &[&str]) {
+        match &self.pg {
+            None => {
+                let db =
+                    rusqlite::Connection::open(self.dir.path().join("data/server.db")).unwrap();
+                let mut s = sql.to_string();
+                for i in (1..=params.len()).rev() {
+                    s = s.replace(&format!("${i}"), &format!("?{i}"));
+                }
+                db.execute(&s, rusqlite::params_from_iter(params.iter()))
+                    .unwrap();
+            }
+            Some(pg) => {
+                let (client, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                let driver = tokio::spawn(conn);
+                let p: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|s| s as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
+                client.execute(sql, &p).await.unwrap();
+                drop(client);
+                let _ = driver.await;
+            }
+        }
+    }
+
+    /// How many active devices `user` has (admin API).
+    pub async fn server_devices(&self, user: &str) -> usize {
+        let (_, list) = self
+            .admin(
+                reqwest::Method::GET,
+                &format!("/v1/admin/users/{user}/devices"),
+                None,
+            )
+            .await;
+        list["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["revoked_at"].is_null())
+            .count()
+    }
+
+    /// Gives `user` a verified backup address (as if the link was opened).
+    pub async fn set_verified_email(&self, user: &str, email: &str) {
+        let verified = if self.pg.is_some() { "TRUE" } else { "1" };
+        self.sql(
+            &format!(
+                "UPDATE users SET email = $1, email_verified = {verified} WHERE username = $2"
+            ),
+            &[email, user],
+        )
+        .await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.base_url())
     }
@@ -259,7 +326,7 @@ impl TestServer {
         let mut req = self
             .http
             .request(method, self.url(path))
-            .bearer_auth(self.server.admin_token());
+            .bearer_auth(&self.admin_token);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -321,6 +388,20 @@ impl TestServer {
         } else {
             Err(status)
         }
+    }
+}
+
+/// An SMTP configuration pointing at a closed loopback port: the server
+/// offers backup email, and any attempt to send fails (for tests that never
+/// send).
+pub fn unused_smtp() -> countersign_server::SmtpConfig {
+    countersign_server::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: 9,
+        security: countersign_server::SmtpSecurity::None,
+        username: None,
+        password: None,
+        from: "Test NAS <nas@example.com>".into(),
     }
 }
 
@@ -430,6 +511,7 @@ impl Device {
                 &self.key,
                 &pair_message(server_id, credential, &pk, time),
             )),
+            otp_code: None,
         }
     }
 
@@ -447,10 +529,59 @@ impl Device {
             .unwrap();
         let r: PairResponse = typed(resp).await?;
         assert_eq!(r.server_id, ts.server.server_id());
-        assert_eq!(r.device_id.len(), 32);
-        self.id = r.device_id;
+        assert_eq!(r.state, PairState::Paired, "{r:?}");
+        let id = r.device_id.expect("paired without a device id");
+        assert_eq!(id.len(), 32);
+        self.id = id;
         self.account = r.account;
         Ok(self)
+    }
+
+    /// `POST /v1/pair` with a password (and maybe an authenticator code):
+    /// the raw answer, paired (200) or waiting for approval (202).
+    pub async fn start_password_pairing(
+        &self,
+        ts: &TestServer,
+        username: &str,
+        password: &str,
+        otp_code: Option<&str>,
+    ) -> Result<(StatusCode, PairResponse), (StatusCode, ErrorBody)> {
+        let mut body = self.pair_body(&ts.server_id(), username, ts.now());
+        body.username = Some(username.into());
+        body.password = Some(password.into());
+        body.otp_code = otp_code.map(Into::into);
+        let resp = ts
+            .http
+            .post(ts.url("/v1/pair"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        typed::<PairResponse>(resp).await.map(|r| (status, r))
+    }
+
+    /// `GET /v1/pair/{id}` of a pairing waiting for approval.
+    pub async fn poll_pairing(
+        ts: &TestServer,
+        started: &PairResponse,
+        wait: u64,
+    ) -> Result<(StatusCode, PairResponse), (StatusCode, ErrorBody)> {
+        let resp = ts
+            .http
+            .get(ts.url(&format!(
+                "/v1/pair/{}",
+                started.request_id.as_ref().unwrap()
+            )))
+            .query(&[
+                ("poll_token", started.poll_token.clone().unwrap()),
+                ("wait", wait.to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        typed::<PairResponse>(resp).await.map(|r| (status, r))
     }
 
     pub async fn pair_with_token(

@@ -46,6 +46,9 @@ open class UiText {
         is AuthException.Network -> "The server could not be reached; try again later"
         is AuthException.ServerKeyMismatch -> "The server's identity changed; not connecting (possible interception)"
         is AuthException.PairingRevoked -> "This sign-in pairing was revoked by the server"
+        is AuthException.WrongNumber ->
+            if (e.triesLeft == 0u) "That was not the number on the sign-in screen; the sign-in was denied"
+            else "That is not the number on the sign-in screen. Try again (${e.triesLeft} left)"
         is AuthException.Rejected -> "The server refused the request"
         is AuthException.Internal -> "Internal error; please report it"
     }

@@ -4,87 +4,33 @@
 // exactly the server's self-signed certificate, and the phone through the core.
 package org.countersign.android.core
 
-import java.io.File
-import java.net.URL
-import java.security.KeyStore
-import java.security.cert.CertificateFactory
-import javax.net.ssl.HttpsURLConnection
-import javax.net.ssl.SSLContext
-import javax.net.ssl.TrustManagerFactory
 import kotlinx.coroutines.runBlocking
 import org.countersign.android.testing.FakeClock
 import org.countersign.android.testing.JvmSoftwareKeystore
+import org.countersign.android.testing.TestServer
 import org.countersign.android.testing.withVault
 import org.countersign.core.AuthException
 import org.countersign.core.Decision
 import org.countersign.core.DeviceRegistration
+import org.countersign.core.PasswordPairingOutcome
+import org.countersign.core.RequestAction
 import org.countersign.core.RequestState
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
+import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Test
 
 class ApproveFlowTest {
-    private val base: String = System.getenv("COUNTERSIGN_TEST_SERVER")
-        ?: error("COUNTERSIGN_TEST_SERVER is not set: run through tools/kotlin-test.sh")
-    private val dataDir = File(
-        System.getenv("COUNTERSIGN_TEST_SERVER_DIR")
-            ?: error("COUNTERSIGN_TEST_SERVER_DIR is not set: run through tools/kotlin-test.sh"),
-    )
-    private val adminToken: String by lazy { File(dataDir, "admin.token").readText().trim() }
-
-    /** TLS that trusts only the test server's own certificate. */
-    private val tls: SSLContext by lazy {
-        val cert = File(dataDir, "cert.pem").inputStream().use {
-            CertificateFactory.getInstance("X.509").generateCertificate(it)
-        }
-        val ks = KeyStore.getInstance(KeyStore.getDefaultType()).apply {
-            load(null)
-            setCertificateEntry("countersign-test-server", cert)
-        }
-        val tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm()).apply { init(ks) }
-        SSLContext.getInstance("TLS").apply { init(null, tmf.trustManagers, null) }
-    }
-
-    private fun http(method: String, path: String, body: String? = null, bearer: String? = null): Pair<Int, String> {
-        val conn = URL(base + path).openConnection() as HttpsURLConnection
-        conn.sslSocketFactory = tls.socketFactory
-        conn.requestMethod = method
-        conn.setRequestProperty("User-Agent", "KotlinTestBrowser/1.0")
-        bearer?.let { conn.setRequestProperty("Authorization", "Bearer $it") }
-        if (body != null) {
-            conn.doOutput = true
-            conn.setRequestProperty("Content-Type", "application/json")
-            conn.outputStream.use { it.write(body.toByteArray()) }
-        }
-        val code = conn.responseCode
-        val text = (if (code < 400) conn.inputStream else conn.errorStream)?.use { it.readBytes().decodeToString() } ?: ""
-        return code to text
-    }
-
-    private fun jsonString(json: String, key: String): String? =
-        Regex("\"$key\"\\s*:\\s*\"([^\"]*)\"").find(json)?.groupValues?.get(1)
-
-    private fun jsonInt(json: String, key: String): Int? =
-        Regex("\"$key\"\\s*:\\s*(\\d+)").find(json)?.groupValues?.get(1)?.toInt()
-
-    private fun newUser(prefix: String): String {
-        val name = prefix + System.nanoTime()
-        val (code, text) = http(
-            "POST", "/v1/admin/users",
-            """{"username":"$name","password":"Correct-Horse-42","method":"password_approve"}""", adminToken,
-        )
-        assertTrue("create user: $code $text", code in 200..201)
-        return name
-    }
-
-    private fun invite(user: String): String {
-        val (code, text) = http("POST", "/v1/admin/users/$user/pairing", "{}", adminToken)
-        assertTrue("invite: $code $text", code in 200..201)
-        return jsonString(text, "uri")!!.replace("\\u0026", "&")
-    }
+    private val adminToken = TestServer.adminToken
+    private fun http(method: String, path: String, body: String? = null, bearer: String? = null) =
+        TestServer.http(method, path, body, bearer)
+    private fun jsonString(json: String, key: String) = TestServer.jsonString(json, key)
+    private fun jsonInt(json: String, key: String) = TestServer.jsonInt(json, key)
+    private fun newUser(prefix: String) = TestServer.newUser(prefix)
+    private fun invite(user: String) = TestServer.invite(user)
 
     private val device = DeviceRegistration(name = "JVM phone", platform = "android", pushToken = "fcm-token-1")
 
@@ -106,8 +52,17 @@ class ApproveFlowTest {
 
             val request = auth.pendingRequests(pairing.id, 5u).single()
             assertEquals(requestId, request.requestId)
-            assertEquals("KotlinTestBrowser/1.0", request.context.userAgent)
-            assertTrue(request.choices.contains(number.toUShort()))
+            // The client in words; the number is typed, not offered.
+            assertEquals("KotlinTestBrowser", request.shown.client)
+            assertEquals(RequestAction.SIGN_IN, request.shown.action)
+            assertEquals(3u, request.triesLeft)
+            val typo = if (number == 99) 98 else number + 1
+            try {
+                auth.answer(request, Decision.APPROVE, typo.toUShort())
+                fail("a wrong number must be refused")
+            } catch (e: AuthException.WrongNumber) {
+                assertEquals(2u, e.triesLeft)
+            }
 
             assertEquals(RequestState.APPROVED, auth.answer(request, Decision.APPROVE, number.toUShort()))
             try {
@@ -148,4 +103,32 @@ class ApproveFlowTest {
             assertFalse(auth.pairings().isEmpty())
         }
     }
+
+    @Test
+    fun passwordPairingWaitsForApprovalOnThePairedPhone() =
+        withVault(clock = FakeClock(System.currentTimeMillis() / 1000), keystore = JvmSoftwareKeystore()) { first ->
+            withVault(clock = FakeClock(System.currentTimeMillis() / 1000), keystore = JvmSoftwareKeystore()) { second ->
+                runBlocking {
+                    first.enableBiometrics()
+                    val user = newUser("pairing")
+                    val pairing = first.pairWithInvite(invite(user), device)
+                    val fingerprint = second.fetchServerIdentity(TestServer.base).fingerprint
+                    val outcome = second.pairWithPassword(
+                        TestServer.base, fingerprint, user, TestServer.PASSWORD, null,
+                        DeviceRegistration(name = "Second JVM phone", platform = "android", pushToken = null),
+                    )
+                    val pending = (outcome as? PasswordPairingOutcome.AwaitingApproval)?.pending
+                        ?: error("the account has a phone: the pairing must wait, got $outcome")
+                    assertNull(second.finishPasswordPairing(pending, 0u))
+                    val request = first.pendingRequests(pairing.id, 5u).single()
+                    assertEquals(RequestAction.PAIR_DEVICE, request.shown.action)
+                    assertTrue(request.shown.client, request.shown.client.contains("Second JVM phone"))
+                    assertEquals(RequestState.APPROVED, first.answer(request, Decision.APPROVE, pending.number()))
+                    val paired = second.finishPasswordPairing(pending, 5u)
+                    assertEquals(user, paired?.account)
+                    val notices = first.checkPending().notices
+                    assertTrue("$notices", notices.any { it.kind == "device_paired" })
+                }
+            }
+        }
 }

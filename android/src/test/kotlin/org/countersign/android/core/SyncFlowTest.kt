@@ -6,7 +6,9 @@ package org.countersign.android.core
 import kotlinx.coroutines.runBlocking
 import org.countersign.core.systemClock
 import org.countersign.android.testing.rfcUri
+import org.countersign.android.testing.TestServer
 import org.countersign.android.testing.withVault
+import org.countersign.core.DeviceRegistration
 import org.countersign.core.AuthException
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertNotNull
@@ -16,14 +18,21 @@ import org.junit.Assert.fail
 import org.junit.Test
 
 class SyncFlowTest {
-    private val base: String = System.getenv("COUNTERSIGN_TEST_SERVER")
-        ?: error("COUNTERSIGN_TEST_SERVER is not set: run through tools/kotlin-test.sh")
+    private val base: String = TestServer.base
 
     @Test
     fun enableJoinSyncAndDeleteEverywhere() = withVault(clock = systemClock()) { a ->
         withVault(clock = systemClock()) { b ->
             runBlocking {
                 val fingerprint = a.fetchServerIdentity(base).fingerprint
+                // The server takes sync writes only from devices paired with it.
+                val user = TestServer.newUser("sync")
+                for (v in listOf(a, b)) {
+                    v.pairWithInvite(
+                        TestServer.invite(user),
+                        DeviceRegistration(name = "JVM sync phone", platform = "android", pushToken = null),
+                    )
+                }
                 assertNull(a.syncStatus())
                 a.addUri(rfcUri(6))
                 val enabled = a.syncEnable(listOf(base), fingerprint)
