@@ -184,6 +184,14 @@ struct ServeArgs {
     /// password plus the account's second step) or "invitation-only".
     #[arg(long, default_value = "password")]
     pairing: countersign_server::PairingPolicy,
+    /// Seconds a web session may sit unused before it ends (besides its
+    /// 12-hour lifetime).
+    #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(i64).range(60..=43_200))]
+    session_idle: i64,
+    /// Seconds a full sign-in (or re-authentication) counts as recent for
+    /// pairing, email, method and phone changes ("sudo mode").
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(i64).range(1..=3600))]
+    reauth_window: i64,
 }
 
 #[derive(Args)]
@@ -261,6 +269,8 @@ fn serve_config(args: ServeArgs) -> Result<ServerConfig, String> {
     };
     config.trusted_proxies = args.trusted_proxies.clone();
     config.pairing = args.pairing;
+    config.limits.session_idle_s = args.session_idle;
+    config.limits.reauth_window_s = args.reauth_window;
     config.retention = countersign_server::Retention {
         requests_days: args.keep_requests_days,
         events_days: args.keep_events_days,

@@ -1,9 +1,10 @@
-// 6. The admin page: users with their 2-step status; enforcing a group makes
-// its members without a second step "incomplete".
+// 6. The admin page: an admin must set 2-step verification up first; then
+// users with their 2-step status; enforcing a group makes its members
+// without a second step "incomplete".
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { launchBrowser, newContext } from "./lib/browser.mjs";
-import { startSystem, screenshots, signInWithPassword, text } from "./lib/harness.mjs";
+import { startSystem, screenshots, signInWithPassword, text, totp } from "./lib/harness.mjs";
 
 let sys;
 let browser;
@@ -22,10 +23,39 @@ test("admin enforces 2-step verification for a group", async () => {
   await sys.createUser({ username: "dave", password: "Correct-Horse-42", method: "password", admin: false, groups: ["staff"], enforce_2sv: false });
   await sys.createUser({ username: "olga", password: "Correct-Horse-42", method: "password", admin: false, groups: ["ops"], enforce_2sv: false });
   const page = await (await newContext(browser)).newPage();
+
+  // The admin flag needs 2-step verification: the password alone gives a
+  // setup-only session, and /admin sends it back to setup.
   await signInWithPassword(page, sys.url, "root", "Correct-Horse-42");
+  assert.equal(new URL(page.url()).pathname, "/setup");
+  assert.equal(await text(page.locator("h1")), "Set up 2-step verification");
+  await page.goto(sys.url + "/admin");
+  assert.equal(new URL(page.url()).pathname, "/setup", "no admin page before 2-step setup");
+  const adminApi = await page.request.get(sys.url + "/v1/admin/users");
+  assert.equal(adminApi.status(), 401, "the session cookie is no admin API credential");
+  await shot(page, "admin-setup-required");
+
+  // Set up an authenticator app, finish setup, sign in with password + code.
+  await Promise.all([page.waitForNavigation(), page.click("#otp-start")]);
+  const secret = (await text(page.locator("#otp-secret"))).replace(/\s+/g, "");
+  const phone = sys.phone("root-phone");
+  await phone.run("add", `otpauth://totp/Home%20NAS:root?secret=${secret}&issuer=Home%20NAS`);
+  const enroll = await totp(phone, "root");
+  await page.fill("#otp-code", enroll.code);
+  await Promise.all([page.waitForNavigation(), page.click("#otp-confirm")]);
+  await Promise.all([page.waitForNavigation(), page.click("#setup-finish")]);
+  assert.equal(new URL(page.url()).pathname, "/signin");
+  const fresh = await totp(phone, "root", { afterStep: enroll.step });
+  await signInWithPassword(page, sys.url, "root", "Correct-Horse-42");
+  assert.equal(new URL(page.url()).pathname, "/signin/verify");
+  await page.fill("#code", fresh.code);
+  await Promise.all([page.waitForNavigation(), page.click("#verify")]);
+  assert.equal(new URL(page.url()).pathname, "/account");
+
   await page.goto(sys.url + "/admin");
   assert.equal(await text(page.locator("h1")), "Administration");
-  for (const name of ["root", "dave", "olga"]) {
+  assert.equal(await text(page.locator("#user-root .status")), "enabled");
+  for (const name of ["dave", "olga"]) {
     assert.equal(await text(page.locator(`#user-${name} .status`)), "disabled", name);
   }
   await shot(page, "admin-users");

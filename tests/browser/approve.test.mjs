@@ -57,12 +57,18 @@ test("sign in with approve on a paired phone", async () => {
   assert.match(number, /^\d\d$/);
   await shot(page, "approve-number");
 
-  // The phone sees the request with the number among its choices, and approves.
+  // The phone sees the request but not the number: the user types what the
+  // sign-in page shows. A mistyped number is refused and costs a try.
   const requests = await phone.json("requests", "--wait", "10");
   assert.equal(requests.length, 1, JSON.stringify(requests));
   const req = requests[0];
-  const choices = req.choices.map((c) => String(c).padStart(2, "0"));
-  assert.ok(choices.includes(number), `${number} not in ${choices}`);
+  assert.equal(req.choices, undefined, "the phone is never shown the number");
+  assert.equal(req.tries_left, 3);
+  assert.match(req.client, /HeadlessChrome|Chrome/, `parsed client, got ${req.client}`);
+  const wrong = String((Number(number) + 1) % 100);
+  await assert.rejects(phone.run("answer", req.request_id, "approve", "--number", wrong), /wrong number|2 tries left/i);
+  const [again] = await phone.json("requests");
+  assert.equal(again.tries_left, 2);
   await phone.run("answer", req.request_id, "approve", "--number", String(Number(number)));
 
   // The page's script notices and finishes the sign-in without a click.

@@ -53,6 +53,11 @@ test("sign in with a backup email code", async () => {
   await page.check("#method-otp");
   await Promise.all([page.waitForNavigation(), page.click("#method-save")]);
   assert.equal(new URL(page.url()).pathname, "/signin");
+  // Both 2-step changes are announced to the verified backup address.
+  const notices = [await sys.mail(2), await sys.mail(3)];
+  for (const n of notices) assert.deepEqual(n.to, ["bob@example.com"]);
+  assert.match(notices.map((n) => n.subject + " " + n.body).join("\n"), /authenticator app/i);
+  const before = sys.mails().length;
 
   // Phone lost: password, then "Other sign-in methods" → email.
   await signInWithPassword(page, sys.url, "bob", "Correct-Horse-42");
@@ -64,7 +69,7 @@ test("sign in with a backup email code", async () => {
   await Promise.all([page.waitForNavigation(), page.click("#send-code")]);
   assert.match(await text(page.locator("#info")), /We sent a code/);
   await shot(page, "code-sent");
-  const mail = await sys.mail(2);
+  const mail = await sys.mail(before + 1);
   assert.deepEqual(mail.to, ["bob@example.com"]);
   const code = mail.body.match(/one-time code: (\d{8})/)?.[1];
   assert.ok(code, mail.body);

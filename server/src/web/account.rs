@@ -872,7 +872,12 @@ fn reauth_form(
     notice: Markup,
     code: StatusCode,
 ) -> Response {
-    let minutes = shared.limits.reauth_window_s / 60;
+    let window = shared.limits.reauth_window_s;
+    let lasts = if window >= 60 {
+        format!("{} minutes", window / 60)
+    } else {
+        format!("{window} seconds")
+    };
     page(
         code,
         &shared.name,
@@ -880,7 +885,7 @@ fn reauth_form(
         Some((&u.user.username, u.user.is_admin)),
         html! {
             (notice)
-            p { "Changes to how you sign in need a fresh confirmation: it lasts " (minutes) " minutes." }
+            p { "Changes to how you sign in need a fresh confirmation: it lasts " (lasts) "." }
             form method="post" action="/account/reauth" {
                 input type="hidden" name="next" value=(next);
                 @if u.user.method.needs_password() {

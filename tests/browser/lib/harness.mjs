@@ -59,7 +59,7 @@ function spawnUntil(cmd, args, re, what) {
  * Starts an SMTP sink and a server with a fresh data dir. Returns the
  * environment: { url, token, mailDir, api(), cli(), mails(), … , stop() }.
  */
-export async function startSystem(name, { ipBlockFailures = 3 } = {}) {
+export async function startSystem(name, { ipBlockFailures = 3, serverArgs = [] } = {}) {
   const work = mkdtempSync(path.join(tmpdir(), `cs-browser-${name}-`));
   const mailDir = path.join(work, "mail");
   const dataDir = path.join(work, "data");
@@ -76,6 +76,7 @@ export async function startSystem(name, { ipBlockFailures = 3 } = {}) {
         "--smtp-host", "127.0.0.1", "--smtp-port", smtpPort, "--smtp-security", "none",
         "--smtp-from", "Home NAS <nas@example.com>",
         "--ip-block-failures", String(ipBlockFailures), "--ip-block-window", "300", "--ip-block-for", "0",
+        ...serverArgs,
       ],
       /public URL:\s+(https:\/\/127\.0\.0\.1:\d+)/,
       "countersign-server",
@@ -86,7 +87,11 @@ export async function startSystem(name, { ipBlockFailures = 3 } = {}) {
   }
   // The child's stdout must keep draining (a full pipe would block the server).
   const url = server.match[1];
-  const token = readFileSync(path.join(dataDir, "admin.token"), "utf8").trim();
+  // Admin API tokens are made with the local command (printed once, stored hashed).
+  const token = execFileSync(
+    path.join(BIN, "countersign-server"), ["token", "create", "browser-tests", "--data-dir", dataDir],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+  ).trim().split("\n").pop().trim();
   const env = {
     url,
     work,
