@@ -3,7 +3,8 @@
 // The test plays both sides: the "browser" and the admin over HTTPS that
 // trusts exactly the server's self-signed certificate, and the phone through
 // the core. The server comes from the environment tools/kotlin-test.sh sets
-// for the JVM tests (COUNTERSIGN_TEST_SERVER, COUNTERSIGN_TEST_SERVER_DIR);
+// for the JVM tests (COUNTERSIGN_TEST_SERVER, COUNTERSIGN_TEST_SERVER_DIR,
+// COUNTERSIGN_TEST_ADMIN_TOKEN);
 // without it the tests are skipped, not failed (ios/README.md says how to
 // start one on a Mac).
 import Foundation
@@ -15,9 +16,11 @@ import Countersign
 /// The countersign-server the loopback tests talk to.
 enum TestServer {
     /// What the skip message tells the reader to do.
-    static let howToStart = "start one with `target/debug/countersign-server serve --data-dir <dir> "
+    static let howToStart = "make an admin token with `target/debug/countersign-server token create swift "
+        + "--data-dir <dir>`, start a server with `target/debug/countersign-server serve --data-dir <dir> "
         + "--listen 127.0.0.1:0 --name \"Swift NAS\"`, then export COUNTERSIGN_TEST_SERVER=<the "
-        + "\"public URL\" it prints> and COUNTERSIGN_TEST_SERVER_DIR=<dir> (see ios/README.md)"
+        + "\"public URL\" it prints>, COUNTERSIGN_TEST_SERVER_DIR=<dir> and "
+        + "COUNTERSIGN_TEST_ADMIN_TOKEN=<the token> (see ios/README.md)"
 
     /// The server's public URL (`COUNTERSIGN_TEST_SERVER`); skips the test when unset.
     static func baseURL() throws -> String {
@@ -25,9 +28,15 @@ enum TestServer {
     }
 
     /// The server's data directory (`COUNTERSIGN_TEST_SERVER_DIR`), which
-    /// holds `admin.token` and `cert.pem`; skips the test when unset.
+    /// holds `cert.pem`; skips the test when unset.
     static func dataDir() throws -> URL {
         URL(fileURLWithPath: try environment("COUNTERSIGN_TEST_SERVER_DIR"), isDirectory: true)
+    }
+
+    /// An admin API token made with `countersign-server token create`
+    /// (`COUNTERSIGN_TEST_ADMIN_TOKEN`); skips the test when unset.
+    static func adminToken() throws -> String {
+        try environment("COUNTERSIGN_TEST_ADMIN_TOKEN")
     }
 
     private static func environment(_ name: String) throws -> String {
@@ -71,11 +80,11 @@ final class TestServerClient: @unchecked Sendable {
     let adminToken: String
     private let session: URLSession
 
-    /// Reads `admin.token` and `cert.pem` from the server's data directory.
-    init(base: String, dataDir: URL) throws {
+    /// Reads `cert.pem` from the server's data directory; `adminToken` is
+    /// one made with `countersign-server token create`.
+    init(base: String, dataDir: URL, adminToken: String) throws {
         self.base = base
-        adminToken = try String(contentsOf: dataDir.appendingPathComponent("admin.token"), encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        self.adminToken = adminToken.trimmingCharacters(in: .whitespacesAndNewlines)
         let pem = try String(contentsOf: dataDir.appendingPathComponent("cert.pem"), encoding: .utf8)
         let body = pem.split(whereSeparator: \.isNewline)
             .filter { !$0.hasPrefix("-----") }
@@ -107,6 +116,34 @@ final class TestServerClient: @unchecked Sendable {
     /// Stops the session (a URLSession keeps its delegate until invalidated).
     func invalidate() {
         session.invalidateAndCancel()
+    }
+
+    /// A new password + approve user with a unique name, created by the admin.
+    func newUser(_ prefix: String, password: String) async throws -> String {
+        let name = prefix + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12))
+        let created = try await send(
+            "POST", "/v1/admin/users",
+            json: #"{"username":"\#(name)","password":"\#(password)","method":"password_approve"}"#,
+            bearer: adminToken
+        )
+        XCTAssertTrue((200...201).contains(created.status), "create user: \(created.status) \(created.text)")
+        return name
+    }
+
+    /// A one-time pairing invitation URI for `user`, made by the admin.
+    func invite(_ user: String) async throws -> String {
+        let invited = try await send("POST", "/v1/admin/users/\(user)/pairing", json: "{}", bearer: adminToken)
+        XCTAssertTrue((200...201).contains(invited.status), "invite: \(invited.status) \(invited.text)")
+        return try XCTUnwrap(try TestServerClient.object(invited.text)["uri"] as? String, invited.text)
+    }
+
+    /// A client for the server in the environment (skips without one).
+    static func fromEnvironment() throws -> TestServerClient {
+        try TestServerClient(
+            base: try TestServer.baseURL(),
+            dataDir: try TestServer.dataDir(),
+            adminToken: try TestServer.adminToken()
+        )
     }
 
     /// A JSON object answer as a dictionary.
@@ -144,21 +181,30 @@ final class ApproveFlowTests: XCTestCase {
         let requestId = try XCTUnwrap(start["request_id"] as? String, started.text)
         let pollToken = try XCTUnwrap(start["poll_token"] as? String, started.text)
 
-        // The phone sees it and picks that number.
+        // The phone sees it, in words and without the number: the user
+        // types the number the browser shows. A typo is refused and counted.
         let pending = try await authenticator.pendingRequests(pairingId: pairing.id, waitS: 5)
         XCTAssertEqual(pending.count, 1)
         let signIn = try XCTUnwrap(pending.first)
         XCTAssertEqual(signIn.requestId, requestId)
-        XCTAssertEqual(signIn.context.userAgent, "SwiftTestBrowser/1.0")
-        let picked = UInt16(number)
-        XCTAssertTrue(signIn.choices.contains(picked), "\(signIn.choices) lacks \(number)")
+        XCTAssertEqual(signIn.shown.client, "SwiftTestBrowser")
+        XCTAssertEqual(signIn.shown.action, .signIn)
+        XCTAssertEqual(signIn.triesLeft, 3)
+        let typed = UInt16(number)
+        let typo: UInt16 = typed == 99 ? 98 : typed + 1
+        do {
+            _ = try await authenticator.answer(request: signIn, decision: .approve, typedNumber: typo)
+            XCTFail("a wrong number must be refused")
+        } catch AuthError.WrongNumber(let triesLeft) {
+            XCTAssertEqual(triesLeft, 2)
+        }
 
         let promptsBefore = keystore.promptCount
-        let state = try await authenticator.answer(request: signIn, decision: .approve, pickedNumber: picked)
+        let state = try await authenticator.answer(request: signIn, decision: .approve, typedNumber: typed)
         XCTAssertEqual(state, .approved)
         XCTAssertEqual(keystore.promptCount, promptsBefore + 1, "approving confirms through the keystore")
         do {
-            _ = try await authenticator.answer(request: signIn, decision: .approve, pickedNumber: picked)
+            _ = try await authenticator.answer(request: signIn, decision: .approve, typedNumber: typed)
             XCTFail("a second answer must be refused")
         } catch AuthError.Rejected(let code, let reason) {
             XCTAssertEqual(code, "already_answered", reason)
@@ -203,12 +249,46 @@ final class ApproveFlowTests: XCTestCase {
         XCTAssertFalse(try authenticator.pairings().isEmpty)
     }
 
+    func testPasswordPairingWaitsForApprovalOnThePairedPhone() async throws {
+        let server = try makeServerClient()
+        let first = try openVault(clock: FixedClock(DeviceClock().nowUnixS()))
+        try await first.unlock(passcode: nil)
+        let second = try openVault(clock: FixedClock(DeviceClock().nowUnixS()))
+        try await second.unlock(passcode: nil)
+        let user = try await newUser("pairing", on: server)
+        let pairing = try await first.pairWithInvite(invite: try await invite(user, on: server), device: device)
+
+        // The second phone knows only the password: the account already has
+        // a phone, so the pairing waits for it to approve.
+        let fingerprint = try await second.fetchServerIdentity(url: server.base).fingerprint
+        let outcome = try await second.pairWithPassword(
+            url: server.base, fingerprint: fingerprint, username: user, password: password, otpCode: nil,
+            device: DeviceRegistration(name: "Second Swift phone", platform: "ios", pushToken: nil)
+        )
+        guard case .awaitingApproval(let pending) = outcome else {
+            return XCTFail("the account has a phone: the pairing must wait, got \(outcome)")
+        }
+        let early = try await second.finishPasswordPairing(pending: pending, waitS: 0)
+        XCTAssertNil(early)
+        let request = try XCTUnwrap(try await first.pendingRequests(pairingId: pairing.id, waitS: 5).first)
+        XCTAssertEqual(request.shown.action, .pairDevice)
+        XCTAssertTrue(request.shown.client.contains("Second Swift phone"), request.shown.client)
+        let state = try await first.answer(request: request, decision: .approve, typedNumber: pending.number())
+        XCTAssertEqual(state, .approved)
+        let paired = try await second.finishPasswordPairing(pending: pending, waitS: 5)
+        XCTAssertEqual(paired?.account, user)
+
+        // The first phone is told, as a notice rather than a request.
+        let notices = try await first.checkPending().notices
+        XCTAssertTrue(notices.contains { $0.kind == "device_paired" }, "\(notices)")
+    }
+
     // MARK: Helpers
 
     /// A client for the server in the environment (skips without one),
     /// closed after the test.
     private func makeServerClient() throws -> TestServerClient {
-        let server = try TestServerClient(base: try TestServer.baseURL(), dataDir: try TestServer.dataDir())
+        let server = try TestServerClient.fromEnvironment()
         addTeardownBlock {
             server.invalidate()
         }
@@ -217,20 +297,11 @@ final class ApproveFlowTests: XCTestCase {
 
     /// A new Approve-method user with a unique name, created by the admin.
     private func newUser(_ prefix: String, on server: TestServerClient) async throws -> String {
-        let name = prefix + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12))
-        let created = try await server.send(
-            "POST", "/v1/admin/users",
-            json: #"{"username":"\#(name)","password":"\#(password)","method":"password_approve"}"#,
-            bearer: server.adminToken
-        )
-        XCTAssertTrue((200...201).contains(created.status), "create user: \(created.status) \(created.text)")
-        return name
+        try await server.newUser(prefix, password: password)
     }
 
     /// A one-time pairing invitation URI for `user`.
     private func invite(_ user: String, on server: TestServerClient) async throws -> String {
-        let invited = try await server.send("POST", "/v1/admin/users/\(user)/pairing", json: "{}", bearer: server.adminToken)
-        XCTAssertTrue((200...201).contains(invited.status), "invite: \(invited.status) \(invited.text)")
-        return try XCTUnwrap(try TestServerClient.object(invited.text)["uri"] as? String, invited.text)
+        try await server.invite(user)
     }
 }

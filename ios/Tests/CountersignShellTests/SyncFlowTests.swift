@@ -19,6 +19,19 @@ final class SyncFlowTests: XCTestCase {
         let a = try await openUnlockedVault()
         let b = try await openUnlockedVault()
 
+        // The server takes sync writes only from devices paired with it.
+        let server = try TestServerClient.fromEnvironment()
+        addTeardownBlock {
+            server.invalidate()
+        }
+        let user = try await server.newUser("sync", password: "Correct-Horse-42")
+        for vault in [a, b] {
+            _ = try await vault.pairWithInvite(
+                invite: try await server.invite(user),
+                device: DeviceRegistration(name: "Swift sync phone", platform: "ios", pushToken: nil)
+            )
+        }
+
         // Device A turns sync on, pinning the key it was shown.
         let fingerprint = try await a.fetchServerIdentity(url: base).fingerprint
         XCTAssertNil(try a.syncStatus())
