@@ -50,6 +50,19 @@ pub trait PlatformKeystore: Send + Sync {
 
     /// Deletes key `alias` (no error if it does not exist).
     fn delete_key(&self, alias: String) -> Result<(), KeystoreError>;
+
+    /// Reads rollback counter `alias`: a number kept outside the vault file
+    /// (iOS: a Keychain item, `ThisDeviceOnly`; Android: app-private
+    /// storage outside the vault file), `None` when none is stored yet. The
+    /// core refuses a vault file whose generation is below it — the whole
+    /// file was put back from an earlier copy. A platform that cannot keep
+    /// one answers `None` always (no rollback detection; docs/vault-format.md).
+    fn read_counter(&self, alias: String) -> Result<Option<u64>, KeystoreError>;
+
+    /// Stores rollback counter `alias`. Called after commits, never with a
+    /// smaller value than the core read or stored before; a failure only
+    /// weakens detection.
+    fn store_counter(&self, alias: String, value: u64) -> Result<(), KeystoreError>;
 }
 
 /// Adapts a foreign keystore to the core's `KeyProtector`, validating what
@@ -122,6 +135,14 @@ impl KeyProtector for KeystoreProtector {
     fn delete_signing_key(&self, alias: &str) -> Result<(), ProtectorError> {
         Ok(self.0.delete_key(alias.to_owned())?)
     }
+
+    fn read_counter(&self, alias: &str) -> Result<Option<u64>, ProtectorError> {
+        Ok(self.0.read_counter(alias.to_owned())?)
+    }
+
+    fn store_counter(&self, alias: &str, value: u64) -> Result<(), ProtectorError> {
+        Ok(self.0.store_counter(alias.to_owned(), value)?)
+    }
 }
 
 /// A software keystore for desktop and tests: the wrapping key in a 0600
@@ -184,5 +205,15 @@ impl PlatformKeystore for SoftwareKeystore {
     /// every alias and are kept.
     fn delete_key(&self, alias: String) -> Result<(), KeystoreError> {
         Ok(self.inner.delete_signing_key(&alias)?)
+    }
+
+    /// A file beside the wrapping key: detects a vault file put back alone,
+    /// not a copy of the whole directory.
+    fn read_counter(&self, alias: String) -> Result<Option<u64>, KeystoreError> {
+        Ok(self.inner.read_counter(&alias)?)
+    }
+
+    fn store_counter(&self, alias: String, value: u64) -> Result<(), KeystoreError> {
+        Ok(self.inner.store_counter(&alias, value)?)
     }
 }

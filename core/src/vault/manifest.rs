@@ -35,6 +35,8 @@ pub struct Digests {
     pub passcode: Option<[u8; 32]>,
     /// Pairing id → SHA-256 of its sealed payload.
     pub pairings: BTreeMap<String, [u8; 32]>,
+    /// SHA-256 of the failed-passcode record, while one is counted.
+    pub lockout: Option<[u8; 32]>,
 }
 
 impl Digests {
@@ -67,6 +69,12 @@ impl Digests {
                 body.extend_from_slice(d);
             }
         }
+        // Present only while wrong passcodes are counted, so vaults written
+        // before this section existed keep their MAC.
+        if let Some(d) = &self.lockout {
+            body.extend_from_slice(b"LOCK");
+            body.extend_from_slice(d);
+        }
         hmac_sha256(key, &[&body])
     }
 
@@ -75,6 +83,29 @@ impl Digests {
         let mut v = generation.to_be_bytes().to_vec();
         v.extend_from_slice(&self.mac(key, generation));
         v
+    }
+
+    /// Checks a stored manifest that may predate the lockout section: when
+    /// the rows only match without it, answers `(generation, true)` — the
+    /// caller rewrites the manifest at once. Only a manifest written without
+    /// a counted lockout matches that way, so deleting or resetting a covered
+    /// record still fails.
+    pub fn verify_allowing_legacy(
+        &self,
+        key: &[u8],
+        stored: &[u8],
+    ) -> Result<(u64, bool), VaultError> {
+        match self.verify(key, stored) {
+            Ok(g) => Ok((g, false)),
+            Err(e) if self.lockout.is_some() => {
+                let legacy = Digests {
+                    lockout: None,
+                    ..self.clone()
+                };
+                legacy.verify(key, stored).map(|g| (g, true)).map_err(|_| e)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Checks a stored manifest; returns its generation.

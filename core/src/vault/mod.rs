@@ -8,7 +8,9 @@
 //!
 //! Concurrency: all state sits behind one mutex. The [`KeyProtector`] (which
 //! may show a biometric prompt, or be Swift/Kotlin code) is only ever called
-//! with that mutex released. The on-disk format is in `docs/vault-format.md`.
+//! with that mutex released: the rollback counter is stored by the state
+//! guard's `Drop`, after the mutex is unlocked. The on-disk format is in
+//! `docs/vault-format.md`.
 
 mod crypto;
 mod manifest;
@@ -49,6 +51,7 @@ use passcode::{Lockout, Verifier, VERIFIER_INFO};
 use profiles::Entry;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use zeroize::Zeroizing;
 
@@ -77,6 +80,10 @@ pub struct Vault {
     path: PathBuf,
     protector: Arc<dyn KeyProtector>,
     state: Mutex<State>,
+    /// Name of this vault's rollback counter in the protector.
+    counter_alias: String,
+    /// The highest generation stored in that counter by this object.
+    counter_stored: AtomicU64,
 }
 
 impl std::fmt::Debug for Vault {
@@ -92,6 +99,59 @@ struct State {
     vault_id: [u8; VAULT_ID_LEN],
     unlocked: Option<Unlocked>,
     backgrounded_at: Option<i64>,
+    /// The highest manifest generation this object committed or verified
+    /// (besides `unlocked.generation`): what the rollback counter is due.
+    committed: u64,
+}
+
+impl State {
+    /// The generation the rollback counter should hold now.
+    fn counter_due(&self) -> u64 {
+        self.unlocked
+            .as_ref()
+            .map_or(self.committed, |u| u.generation.max(self.committed))
+    }
+}
+
+/// The state lock. Dropping it unlocks the mutex first and then, if a commit
+/// moved the generation past the stored rollback counter, stores the counter
+/// (a protector call, so never under the lock). A failed store is not an
+/// error: the counter lags (detection is weaker, nothing is lost).
+struct StateGuard<'a> {
+    vault: &'a Vault,
+    guard: Option<MutexGuard<'a, State>>,
+}
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        self.guard.as_deref().expect("guard present until drop")
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.guard.as_deref_mut().expect("guard present until drop")
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        let Some(guard) = self.guard.take() else {
+            return;
+        };
+        let due = guard.counter_due();
+        drop(guard);
+        if due > self.vault.counter_stored.load(Ordering::Acquire)
+            && self
+                .vault
+                .protector
+                .store_counter(&self.vault.counter_alias, due)
+                .is_ok()
+        {
+            self.vault.counter_stored.fetch_max(due, Ordering::AcqRel);
+        }
+    }
 }
 
 /// Everything that exists only while unlocked.
@@ -113,6 +173,8 @@ const META_PASSCODE: &str = "passcode";
 const META_LOCKOUT: &str = "lockout";
 const SLOT_PLATFORM: &str = "platform";
 const SLOT_BIOMETRIC: &str = "biometric";
+/// Alias kind of the rollback counter.
+const COUNTER_GENERATION: &str = "generation";
 
 fn slot_alias(vault_id: &[u8; VAULT_ID_LEN], kind: &str) -> String {
     format!("countersign.vault.{}.{}", hex(vault_id), kind)
@@ -211,7 +273,10 @@ impl Vault {
                 vault_id,
                 unlocked: None,
                 backgrounded_at: None,
+                committed: 0,
             }),
+            counter_alias: slot_alias(&vault_id, COUNTER_GENERATION),
+            counter_stored: AtomicU64::new(0),
         })
     }
 
@@ -235,8 +300,12 @@ impl Vault {
         &self.path
     }
 
-    fn state(&self) -> Result<MutexGuard<'_, State>, VaultError> {
-        self.state.lock().map_err(|_| VaultError::Poisoned)
+    fn state(&self) -> Result<StateGuard<'_>, VaultError> {
+        let guard = self.state.lock().map_err(|_| VaultError::Poisoned)?;
+        Ok(StateGuard {
+            vault: self,
+            guard: Some(guard),
+        })
     }
 
     /// True while locked (no keys in memory).
@@ -269,13 +338,14 @@ impl Vault {
         })
     }
 
-    /// Failed attempts and the current wait (readable while locked).
+    /// Failed attempts and the current wait (readable while locked). While
+    /// locked the record is shown as stored; it is checked against the
+    /// manifest (and a clock that went backwards re-anchored for good) at
+    /// the next unlock attempt.
     pub fn lockout_status(&self, now: i64) -> Result<LockoutStatus> {
         let s = self.state()?;
         let mut l = read_lockout(&s.conn)?;
-        if l.reanchor(now) {
-            write_lockout(&s.conn, &l)?;
-        }
+        l.reanchor(now);
         Ok(LockoutStatus {
             failed_attempts: l.failed,
             retry_after_s: l.retry_after(now),
@@ -300,33 +370,45 @@ impl Vault {
             if s.unlocked.is_some() && passcode.is_none() {
                 return Ok(());
             }
-            check_lockout(&s.conn, now)?;
+            // A cheap early refusal from the unverified record (it can only
+            // refuse; the verified check below is the one that counts).
+            if passcode.is_some() {
+                unverified_wait(&s.conn, now)?;
+            }
             slot(&s.conn, SLOT_PLATFORM)?
                 .ok_or_else(|| VaultError::Corrupt("platform key slot missing".into()))?
         };
         // Never call the protector with the state lock held.
+        let floor = self.read_counter()?;
         let dek = self.protector.unwrap(&alias, &wrapped)?;
         let mut s = self.state()?;
-        let unlocked = load_unlocked(&s.conn, &s.vault_id, dek.expose())?;
+        let mut unlocked = load_unlocked(&s.conn, &s.vault_id, dek.expose())?;
+        check_not_rolled_back(unlocked.generation, floor)?;
         let verifier = read_verifier(&s.conn, &s.vault_id, &unlocked)?;
-        match (verifier, passcode) {
-            (None, None) => {}
-            (None, Some(_)) => return Err(VaultError::PasscodeNotSet),
-            (Some(_), None) => return Err(VaultError::PasscodeRequired),
+        let outcome = match (verifier, passcode) {
+            (None, None) => Ok(()),
+            (None, Some(_)) => Err(VaultError::PasscodeNotSet),
+            (Some(_), None) => Err(VaultError::PasscodeRequired),
             (Some(v), Some(p)) => {
-                // Re-check under the same lock that records the result, so
+                // Checked under the same lock that records the result, so
                 // parallel attempts cannot slip past the backoff.
-                check_lockout(&s.conn, now)?;
-                if !v.matches(&unlocked.verifier_key[..], p) {
-                    let retry_after_s = record_failure(&s.conn, now)?;
-                    return Err(VaultError::WrongPasscode { retry_after_s });
-                }
-                reset_lockout(&s.conn)?;
+                check_passcode(&s.conn, &mut unlocked, &v, p, now)
             }
-        }
+        };
+        s.committed = s.committed.max(unlocked.generation);
+        outcome?;
         s.unlocked = Some(unlocked);
         s.backgrounded_at = None;
         Ok(())
+    }
+
+    /// The rollback counter, read outside the state lock.
+    fn read_counter(&self) -> Result<Option<u64>, VaultError> {
+        let floor = self.protector.read_counter(&self.counter_alias)?;
+        if let Some(f) = floor {
+            self.counter_stored.fetch_max(f, Ordering::AcqRel);
+        }
+        Ok(floor)
     }
 
     /// Unlocks through the biometric slot (the protector shows the prompt).
@@ -339,10 +421,12 @@ impl Vault {
                 slot(&s.conn, SLOT_BIOMETRIC)?
                     .ok_or_else(|| VaultError::Invalid("biometric unlock is not enabled".into()))?
             };
+            let floor = self.read_counter()?;
             let dek = self.protector.unwrap(&alias, &wrapped)?;
             let mut s = self.state()?;
-            let unlocked = load_unlocked(&s.conn, &s.vault_id, dek.expose())?;
-            reset_lockout(&s.conn)?;
+            let mut unlocked = load_unlocked(&s.conn, &s.vault_id, dek.expose())?;
+            check_not_rolled_back(unlocked.generation, floor)?;
+            set_lockout(&s.conn, &mut unlocked, Lockout::default())?;
             s.unlocked = Some(unlocked);
             s.backgrounded_at = None;
             Ok(())
@@ -443,7 +527,7 @@ impl Vault {
             passcode::check_format(old)?;
             passcode::check_format(new)?;
             let mut s = self.state()?;
-            verify_current(&s, old, now)?;
+            verify_current(&mut s, old, now)?;
             write_verifier(&mut s, Some(new))
         };
         run().map_err(Into::into)
@@ -454,7 +538,7 @@ impl Vault {
         let run = || -> Result<(), VaultError> {
             passcode::check_format(current)?;
             let mut s = self.state()?;
-            verify_current(&s, current, now)?;
+            verify_current(&mut s, current, now)?;
             write_verifier(&mut s, None)
         };
         run().map_err(Into::into)
@@ -465,8 +549,8 @@ impl Vault {
     pub fn verify_passcode(&self, passcode: &str, now: i64) -> Result<()> {
         let run = || -> Result<(), VaultError> {
             passcode::check_format(passcode)?;
-            let s = self.state()?;
-            verify_current(&s, passcode, now)
+            let mut s = self.state()?;
+            verify_current(&mut s, passcode, now)
         };
         run().map_err(Into::into)
     }
@@ -511,8 +595,8 @@ impl Vault {
         self.update_settings(s)
     }
 
-    /// The manifest generation (increments with every write); a shell may
-    /// mirror it in platform storage to detect whole-file rollback.
+    /// The manifest generation (increments with every write). The vault
+    /// mirrors it in the protector's rollback counter itself.
     pub fn generation(&self) -> Result<u64> {
         let s = self.state()?;
         Ok(s.unlocked.as_ref().ok_or(VaultError::Locked)?.generation)
@@ -568,34 +652,87 @@ fn read_lockout(conn: &Connection) -> Result<Lockout, VaultError> {
     }
 }
 
-fn write_lockout(conn: &Connection, l: &Lockout) -> Result<(), VaultError> {
-    let json = serde_json::to_vec(l).map_err(|e| VaultError::Invalid(e.to_string()))?;
-    put_meta(conn, META_LOCKOUT, &json)
-}
-
-fn check_lockout(conn: &Connection, now: i64) -> Result<(), VaultError> {
-    let mut l = read_lockout(conn)?;
-    if l.reanchor(now) {
-        write_lockout(conn, &l)?;
-    }
+/// The wait the stored (not yet verified) record imposes, to refuse early
+/// without unwrapping the key. It can only refuse; a wait longer than the
+/// record's own (the clock went backwards) is left to the verified check,
+/// which re-anchors it and stores that.
+fn unverified_wait(conn: &Connection, now: i64) -> Result<(), VaultError> {
+    let l = read_lockout(conn)?;
     match l.retry_after(now) {
         0 => Ok(()),
+        w if w > passcode::wait_after(l.failed) => Ok(()),
         retry_after_s => Err(VaultError::LockedOut { retry_after_s }),
     }
 }
 
-fn record_failure(conn: &Connection, now: i64) -> Result<u64, VaultError> {
-    let mut l = read_lockout(conn)?;
-    l.record_failure(now);
-    write_lockout(conn, &l)?;
-    Ok(l.retry_after(now))
+/// Replaces the lockout record, covered by the manifest, in one transaction
+/// (an all-zero record is stored as no row and no manifest section).
+fn set_lockout(conn: &Connection, u: &mut Unlocked, l: Lockout) -> Result<(), VaultError> {
+    let json = if l == Lockout::default() {
+        None
+    } else {
+        Some(serde_json::to_vec(&l).map_err(|e| VaultError::Invalid(e.to_string()))?)
+    };
+    let digest = json.as_deref().map(Digests::of);
+    if digest == u.digests.lockout {
+        return Ok(());
+    }
+    let old = u.digests.lockout;
+    u.digests.lockout = digest;
+    let res = commit_with_manifest(conn, u, |tx| write_lockout_row(tx, json.as_deref()));
+    if res.is_err() {
+        u.digests.lockout = old;
+    }
+    res
 }
 
-fn reset_lockout(conn: &Connection) -> Result<(), VaultError> {
-    if read_lockout(conn)? != Lockout::default() {
-        write_lockout(conn, &Lockout::default())?;
+fn write_lockout_row(conn: &Connection, json: Option<&[u8]>) -> Result<(), VaultError> {
+    match json {
+        Some(j) => put_meta(conn, META_LOCKOUT, j),
+        None => {
+            conn.execute("DELETE FROM meta WHERE key = ?1", params![META_LOCKOUT])?;
+            Ok(())
+        }
     }
-    Ok(())
+}
+
+/// Checks `passcode` against the verifier with the manifest-checked lockout
+/// record: refuses while a wait is in force, counts a wrong one, clears the
+/// count on a right one.
+fn check_passcode(
+    conn: &Connection,
+    u: &mut Unlocked,
+    v: &Verifier,
+    passcode: &str,
+    now: i64,
+) -> Result<(), VaultError> {
+    let mut l = read_lockout(conn)?;
+    if l.reanchor(now) {
+        set_lockout(conn, u, l)?;
+    }
+    if let retry_after_s @ 1.. = l.retry_after(now) {
+        return Err(VaultError::LockedOut { retry_after_s });
+    }
+    if v.matches(&u.verifier_key[..], passcode) {
+        set_lockout(conn, u, Lockout::default())
+    } else {
+        l.record_failure(now);
+        set_lockout(conn, u, l)?;
+        Err(VaultError::WrongPasscode {
+            retry_after_s: l.retry_after(now),
+        })
+    }
+}
+
+/// Refuses a vault file older than the generation the platform counter
+/// remembers: the whole file was replaced by an earlier copy.
+fn check_not_rolled_back(generation: u64, floor: Option<u64>) -> Result<(), VaultError> {
+    match floor {
+        Some(f) if f > generation => Err(VaultError::Tampered(format!(
+            "the vault file is older than the last one this device wrote (generation {generation} < {f}): it was replaced by an earlier copy"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn read_verifier(
@@ -616,16 +753,12 @@ fn read_verifier(
     }
 }
 
-fn verify_current(s: &State, passcode: &str, now: i64) -> Result<(), VaultError> {
-    let u = s.unlocked.as_ref().ok_or(VaultError::Locked)?;
-    let v = read_verifier(&s.conn, &s.vault_id, u)?.ok_or(VaultError::PasscodeNotSet)?;
-    check_lockout(&s.conn, now)?;
-    if v.matches(&u.verifier_key[..], passcode) {
-        reset_lockout(&s.conn)
-    } else {
-        let retry_after_s = record_failure(&s.conn, now)?;
-        Err(VaultError::WrongPasscode { retry_after_s })
-    }
+fn verify_current(s: &mut State, passcode: &str, now: i64) -> Result<(), VaultError> {
+    let vault_id = s.vault_id;
+    let State { conn, unlocked, .. } = s;
+    let u = unlocked.as_mut().ok_or(VaultError::Locked)?;
+    let v = read_verifier(conn, &vault_id, u)?.ok_or(VaultError::PasscodeNotSet)?;
+    check_passcode(conn, u, &v, passcode, now)
 }
 
 fn write_verifier(s: &mut State, new: Option<&str>) -> Result<(), VaultError> {
@@ -642,8 +775,9 @@ fn write_verifier(s: &mut State, new: Option<&str>) -> Result<(), VaultError> {
         }
         None => None,
     };
-    let old = u.digests.passcode;
+    let old = (u.digests.passcode, u.digests.lockout);
     u.digests.passcode = blob.as_deref().map(Digests::of);
+    u.digests.lockout = None;
     let res = commit_with_manifest(conn, u, |tx| {
         match &blob {
             Some(b) => put_meta(tx, META_PASSCODE, b)?,
@@ -651,10 +785,10 @@ fn write_verifier(s: &mut State, new: Option<&str>) -> Result<(), VaultError> {
                 tx.execute("DELETE FROM meta WHERE key = ?1", params![META_PASSCODE])?;
             }
         }
-        reset_lockout(tx)
+        write_lockout_row(tx, None)
     });
     if res.is_err() {
-        u.digests.passcode = old;
+        (u.digests.passcode, u.digests.lockout) = old;
     }
     res
 }
@@ -752,9 +886,13 @@ fn load_unlocked(
     let settings: Settings = serde_json::from_slice(&settings_plain)
         .map_err(|_| VaultError::Corrupt("settings malformed".into()))?;
     let passcode_blob = get_meta(conn, META_PASSCODE)?;
+    // An all-zero record counts as none (older versions wrote one).
+    let lockout = get_meta(conn, META_LOCKOUT)?
+        .filter(|_| read_lockout(conn).map_or(true, |l| l != Lockout::default()));
     let mut digests = Digests {
         settings: Digests::of(&settings_blob),
         passcode: passcode_blob.as_deref().map(Digests::of),
+        lockout: lockout.as_deref().map(Digests::of),
         ..Digests::default()
     };
     let mut entries = Vec::new();
@@ -781,9 +919,9 @@ fn load_unlocked(
     pairing_list.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     let stored = get_meta(conn, META_MANIFEST)?
         .ok_or_else(|| VaultError::Tampered("manifest missing".into()))?;
-    let generation = digests.verify(&manifest_key[..], &stored)?;
+    let (generation, legacy) = digests.verify_allowing_legacy(&manifest_key[..], &stored)?;
     profiles::sort_entries(&mut entries);
-    Ok(Unlocked {
+    let mut unlocked = Unlocked {
         key,
         manifest_key,
         verifier_key,
@@ -792,7 +930,12 @@ fn load_unlocked(
         settings,
         entries,
         pairings: pairing_list,
-    })
+    };
+    if legacy {
+        // Written before the manifest covered the lockout record: cover it now.
+        commit_with_manifest(conn, &mut unlocked, |_| Ok(()))?;
+    }
+    Ok(unlocked)
 }
 
 #[cfg(test)]

@@ -70,6 +70,24 @@ pub trait KeyProtector: Send + Sync {
 
     /// Deletes signing key `alias` (idempotent).
     fn delete_signing_key(&self, alias: &str) -> Result<(), ProtectorError>;
+
+    /// The rollback counter `alias` kept outside the vault file (the iOS
+    /// Keychain, a file beside the desktop key, …): the highest vault
+    /// generation this device has committed, or `None` when none is stored
+    /// yet. The default keeps no counter, so a whole-file rollback cannot be
+    /// detected (`docs/vault-format.md` says where that is the case).
+    fn read_counter(&self, alias: &str) -> Result<Option<u64>, ProtectorError> {
+        let _ = alias;
+        Ok(None)
+    }
+
+    /// Stores `value` as rollback counter `alias`. The vault calls it after
+    /// a commit, with its lock released, and never with a smaller value
+    /// than it read or stored before. The default does nothing.
+    fn store_counter(&self, alias: &str, value: u64) -> Result<(), ProtectorError> {
+        let _ = (alias, value);
+        Ok(())
+    }
 }
 
 /// A software key protector for desktop and tests.
@@ -212,6 +230,29 @@ impl KeyProtector for SoftwareKeyProtector {
         Ok(sig.as_ref().to_vec())
     }
 
+    fn read_counter(&self, alias: &str) -> Result<Option<u64>, ProtectorError> {
+        let path = self.side_path("counter", alias)?;
+        match std::fs::read_to_string(&path) {
+            Ok(text) => text.trim().parse::<u64>().map(Some).map_err(|_| {
+                ProtectorError::Platform(format!(
+                    "rollback counter {} is malformed",
+                    path.display()
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ProtectorError::Platform(format!(
+                "cannot read the rollback counter: {e}"
+            ))),
+        }
+    }
+
+    fn store_counter(&self, alias: &str, value: u64) -> Result<(), ProtectorError> {
+        let path = self.side_path("counter", alias)?;
+        write_private_replacing(&path, value.to_string().as_bytes()).map_err(|e| {
+            ProtectorError::Platform(format!("cannot write the rollback counter: {e}"))
+        })
+    }
+
     fn delete_signing_key(&self, alias: &str) -> Result<(), ProtectorError> {
         match std::fs::remove_file(self.signing_path(alias)?) {
             Ok(()) => Ok(()),
@@ -226,6 +267,11 @@ impl KeyProtector for SoftwareKeyProtector {
 impl SoftwareKeyProtector {
     /// `<key file>.sign.<alias>`; aliases are restricted to a safe alphabet.
     fn signing_path(&self, alias: &str) -> Result<PathBuf, ProtectorError> {
+        self.side_path("sign", alias)
+    }
+
+    /// `<key file>.<kind>.<alias>`; aliases are restricted to a safe alphabet.
+    fn side_path(&self, kind: &str, alias: &str) -> Result<PathBuf, ProtectorError> {
         let ok = !alias.is_empty()
             && alias.len() <= 200
             && alias
@@ -237,9 +283,25 @@ impl SoftwareKeyProtector {
             ));
         }
         let mut p = self.key_path.as_os_str().to_owned();
-        p.push(format!(".sign.{alias}"));
+        p.push(format!(".{kind}.{alias}"));
         Ok(PathBuf::from(p))
     }
+}
+
+/// Writes a file atomically with mode 0600, replacing what was there (a
+/// fresh temporary name per call, so concurrent writers never mix).
+fn write_private_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut suffix = [0u8; 8];
+    super::crypto::random_bytes(&mut suffix).map_err(std::io::Error::other)?;
+    let mut staging = path.as_os_str().to_owned();
+    staging.push(format!(".{}.new", super::crypto::hex(&suffix)));
+    let staging = PathBuf::from(staging);
+    write_private(&staging, bytes)?;
+    let renamed = std::fs::rename(&staging, path);
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&staging);
+    }
+    renamed
 }
 
 /// Writes a file atomically (temp file, fsync, rename, fsync dir) with mode 0600.

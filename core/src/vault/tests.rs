@@ -325,8 +325,13 @@ fn backoff_survives_restart_and_clock_changes() {
             retry_after_s: 20
         }
     );
-    // Clock set back a year: the full wait, not a year.
+    // Clock set back a year: the full wait, not a year. The first attempt
+    // at the new time re-anchors it there for good.
     assert_eq!(v.lockout_status(T0 - 31_536_000).unwrap().retry_after_s, 30);
+    assert_eq!(
+        v.unlock(Some("8080"), T0 - 31_536_000),
+        Err(AuthenticatorError::LockedOut { retry_after_s: 30 })
+    );
     assert_eq!(
         v.unlock(Some("8080"), T0 - 31_536_000 + 29),
         Err(AuthenticatorError::LockedOut { retry_after_s: 1 })
@@ -483,6 +488,225 @@ fn deleting_the_passcode_row_does_not_bypass_it() {
         Err(AuthenticatorError::VaultUnreadable { .. })
     ));
     assert!(v.is_locked());
+}
+
+/// `n` wrong passcodes at T0 (the fifth since the last success starts a
+/// 30 s wait); returns the lockout row as stored.
+fn wrong_passcodes(v: &Vault, path: &Path, n: u32) -> Vec<u8> {
+    for _ in 0..n {
+        assert!(matches!(
+            v.unlock(Some("0000"), T0),
+            Err(AuthenticatorError::WrongPasscode { .. })
+        ));
+    }
+    raw(path)
+        .query_row("SELECT value FROM meta WHERE key = 'lockout'", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
+#[test]
+fn deleting_resetting_or_replaying_the_lockout_row_is_detected() {
+    let zeros = serde_json::to_vec(&Lockout::default()).unwrap();
+    // (what the attacker writes, described)
+    let edits: [(&str, Option<Vec<u8>>); 3] = [
+        ("deleted", None),
+        ("reset to zeros", Some(zeros)),
+        ("replaced by an older record", Some(Vec::new())),
+    ];
+    for (what, edit) in edits {
+        let (_d, path, prot) = fixture();
+        let v = Vault::create(&path, prot.clone(), T0).unwrap();
+        v.unlock(None, T0).unwrap();
+        v.set_passcode("4321", T0).unwrap();
+        v.lock();
+        assert!(v.unlock(Some("0000"), T0).is_err());
+        let older: Vec<u8> = raw(&path)
+            .query_row("SELECT value FROM meta WHERE key = 'lockout'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let row = wrong_passcodes(&v, &path, 4);
+        assert_ne!(row, older);
+        drop(v);
+        let conn = raw(&path);
+        match edit {
+            None => conn
+                .execute("DELETE FROM meta WHERE key = 'lockout'", [])
+                .unwrap(),
+            Some(b) => {
+                let value = if b.is_empty() { older.clone() } else { b };
+                conn.execute("UPDATE meta SET value = ?1 WHERE key = 'lockout'", [value])
+                    .unwrap()
+            }
+        };
+        drop(conn);
+        let before = std::fs::read(&path).unwrap();
+        let v = Vault::open(&path, prot).unwrap();
+        // The stored record no longer shows a wait, but no guess is
+        // evaluated: the manifest catches the edit, even for the right code.
+        assert_eq!(
+            v.lockout_status(T0 + 60).unwrap().retry_after_s,
+            0,
+            "{what}"
+        );
+        for code in ["1111", "4321"] {
+            assert!(
+                matches!(
+                    v.unlock(Some(code), T0 + 60),
+                    Err(AuthenticatorError::VaultUnreadable { .. })
+                ),
+                "{what}: {code}"
+            );
+        }
+        assert!(v.is_locked());
+        drop(v);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "{what}: left untouched"
+        );
+    }
+}
+
+#[test]
+fn a_lockout_row_from_before_the_manifest_covered_it_is_adopted() {
+    let (_d, path, prot) = fixture();
+    let v = Vault::create(&path, prot.clone(), T0).unwrap();
+    v.unlock(None, T0).unwrap();
+    v.set_passcode("4321", T0).unwrap();
+    drop(v);
+    // What earlier versions wrote: a plain record outside the manifest.
+    let old = Lockout {
+        failed: 2,
+        last_failure_at: T0,
+        locked_until: T0,
+    };
+    raw(&path)
+        .execute(
+            "INSERT INTO meta (key, value) VALUES ('lockout', ?1)",
+            [serde_json::to_vec(&old).unwrap()],
+        )
+        .unwrap();
+    let v = Vault::open(&path, prot.clone()).unwrap();
+    assert_eq!(v.lockout_status(T0).unwrap().failed_attempts, 2);
+    assert!(v.unlock(Some("0000"), T0).is_err());
+    assert_eq!(v.lockout_status(T0).unwrap().failed_attempts, 3);
+    drop(v);
+    // From now on the manifest covers it: deleting it is caught.
+    raw(&path)
+        .execute("DELETE FROM meta WHERE key = 'lockout'", [])
+        .unwrap();
+    let v = Vault::open(&path, prot).unwrap();
+    assert!(matches!(
+        v.unlock(Some("4321"), T0),
+        Err(AuthenticatorError::VaultUnreadable { .. })
+    ));
+}
+
+#[test]
+fn a_right_passcode_clears_the_covered_record() {
+    let (_d, path, prot) = fixture();
+    let v = Vault::create(&path, prot.clone(), T0).unwrap();
+    v.unlock(None, T0).unwrap();
+    v.set_passcode("4321", T0).unwrap();
+    v.lock();
+    wrong_passcodes(&v, &path, 5);
+    v.unlock(Some("4321"), T0 + 30).unwrap();
+    let left: Option<Vec<u8>> = raw(&path)
+        .query_row("SELECT value FROM meta WHERE key = 'lockout'", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .unwrap();
+    assert_eq!(left, None, "no record while nothing is counted");
+    v.lock();
+    drop(v);
+    let v = Vault::open(&path, prot).unwrap();
+    v.unlock(Some("4321"), T0 + 31).unwrap();
+}
+
+/// Copies the vault file (closed, so the WAL is checkpointed into it).
+fn snapshot(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+fn restore(path: &Path, bytes: &[u8]) {
+    for suffix in ["-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_whole_file_rollback_is_detected_through_the_platform_counter() {
+    let (_d, path, prot) = fixture();
+    let v = Vault::create(&path, prot.clone(), T0).unwrap();
+    v.unlock(None, T0).unwrap();
+    v.set_passcode("4321", T0).unwrap();
+    v.add(profile(1), T0).unwrap();
+    drop(v);
+    let old = snapshot(&path);
+
+    // Five wrong guesses later (a wait in force), the attacker puts the
+    // older, self-consistent file back to get the free guesses again.
+    let v = Vault::open(&path, prot.clone()).unwrap();
+    wrong_passcodes(&v, &path, 5);
+    drop(v);
+    restore(&path, &old);
+    let v = Vault::open(&path, prot.clone()).unwrap();
+    match v.unlock(Some("4321"), T0 + 60) {
+        Err(AuthenticatorError::VaultUnreadable { reason }) => {
+            assert!(reason.contains("earlier copy"), "{reason}")
+        }
+        other => panic!("rollback not detected: {other:?}"),
+    }
+    assert!(v.is_locked());
+    assert_eq!(std::fs::read(&path).unwrap(), old, "left as found");
+}
+
+#[test]
+fn the_counter_follows_every_commit_and_never_refuses_the_real_file() {
+    let (_d, path, prot) = fixture();
+    let v = Arc::new(Vault::create(&path, prot.clone(), T0).unwrap());
+    v.unlock(None, T0).unwrap();
+    // Writers on several threads: the counter stays at or below the file.
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let v = Arc::clone(&v);
+            std::thread::spawn(move || {
+                for n in 0..10 {
+                    v.add(profile(t * 100 + n), T0).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let generation = v.generation().unwrap();
+    let alias = v.counter_alias.clone();
+    drop(v);
+    assert_eq!(prot.read_counter(&alias).unwrap(), Some(generation));
+    let v = Vault::open(&path, prot.clone()).unwrap();
+    v.unlock(None, T0).unwrap();
+    assert_eq!(v.count().unwrap(), 40);
+    // One profile write back: refused.
+    drop(v);
+    let old = snapshot(&path);
+    let v = Vault::open(&path, prot.clone()).unwrap();
+    v.unlock(None, T0).unwrap();
+    v.add(profile(999), T0).unwrap();
+    drop(v);
+    restore(&path, &old);
+    let v = Vault::open(&path, prot).unwrap();
+    assert!(matches!(
+        v.unlock(None, T0),
+        Err(AuthenticatorError::VaultUnreadable { .. })
+    ));
 }
 
 #[test]

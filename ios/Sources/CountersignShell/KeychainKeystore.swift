@@ -15,6 +15,13 @@
 //   approving sign-ins later). The private key never leaves the enclave; the
 //   Keychain keeps only its opaque `dataRepresentation`.
 //
+// - a rollback counter per vault (the highest generation the core committed)
+//   as a plain Keychain item, `kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly`:
+//   outside the app container, so a vault file put back from an earlier copy
+//   (or an app-container restore) is refused by the core. A restore of a
+//   whole-device encrypted backup brings the Keychain back too
+//   (docs/vault-format.md, "Rollback").
+//
 // Errors are mapped to the few `KeystoreError` cases the core acts on:
 // errSecUserCanceled → UserCancelled, errSecAuthFailed → AuthFailed,
 // errSecItemNotFound → KeyInvalidated, anything else → Unavailable(reason:).
@@ -126,6 +133,47 @@ public final class KeychainKeystore: PlatformKeystore {
         try deleteItem(account: Self.signAccount(alias))
     }
 
+    public func readCounter(alias: String) throws -> UInt64? {
+        var query = baseQuery(account: Self.counterAccount(alias))
+        query[kSecReturnData as String] = true
+        query[kSecMatchLimit as String] = kSecMatchLimitOne
+        var result: CFTypeRef?
+        let status = SecItemCopyMatching(query as CFDictionary, &result)
+        if status == errSecItemNotFound {
+            return nil
+        }
+        guard status == errSecSuccess else {
+            throw Self.keystoreError(status: status)
+        }
+        guard let data = result as? Data, let value = UInt64(String(decoding: data, as: UTF8.self)) else {
+            throw KeystoreError.Unavailable(reason: "rollback counter item is malformed")
+        }
+        return value
+    }
+
+    public func storeCounter(alias: String, value: UInt64) throws {
+        let account = Self.counterAccount(alias)
+        let data = Data(String(value).utf8)
+        // Update in place (never a delete-then-add window without a counter).
+        let updated = SecItemUpdate(
+            baseQuery(account: account) as CFDictionary,
+            [kSecValueData as String: data] as CFDictionary
+        )
+        if updated == errSecSuccess {
+            return
+        }
+        guard updated == errSecItemNotFound else {
+            throw Self.keystoreError(status: updated)
+        }
+        var query = baseQuery(account: account)
+        query[kSecValueData as String] = data
+        query[kSecAttrAccessible as String] = kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly
+        let status = SecItemAdd(query as CFDictionary, nil)
+        guard status == errSecSuccess else {
+            throw Self.keystoreError(status: status)
+        }
+    }
+
     // MARK: AES-GCM
 
     static func seal(_ plaintext: Data, using key: SymmetricKey, alias: String) throws -> Data {
@@ -159,6 +207,7 @@ public final class KeychainKeystore: PlatformKeystore {
 
     static func wrapAccount(_ alias: String) -> String { "wrap." + alias }
     static func signAccount(_ alias: String) -> String { "sign." + alias }
+    static func counterAccount(_ alias: String) -> String { "counter." + alias }
 
     private func baseQuery(account: String) -> [String: Any] {
         var query: [String: Any] = [

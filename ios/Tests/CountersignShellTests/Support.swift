@@ -53,6 +53,7 @@ final class TestKeystore: PlatformKeystore, @unchecked Sendable {
     private var wrappingKeys: [String: SymmetricKey] = [:]
     private var userAuthAliases: Set<String> = []
     private var signingKeys: [String: P256.Signing.PrivateKey] = [:]
+    private var counters: [String: UInt64] = [:]
     private var outcome: KeystoreError?
     private var prompts = 0
 
@@ -142,6 +143,15 @@ final class TestKeystore: PlatformKeystore, @unchecked Sendable {
         }
     }
 
+    /// Rollback counters, in memory (the Keychain's part on a device).
+    func readCounter(alias: String) throws -> UInt64? {
+        locked { counters[alias] }
+    }
+
+    func storeCounter(alias: String, value: UInt64) throws {
+        locked { counters[alias] = value }
+    }
+
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
@@ -174,6 +184,14 @@ final class ThrowingKeystore: PlatformKeystore, @unchecked Sendable {
     }
 
     func deleteKey(alias: String) throws {
+        throw error
+    }
+
+    func readCounter(alias: String) throws -> UInt64? {
+        throw error
+    }
+
+    func storeCounter(alias: String, value: UInt64) throws {
         throw error
     }
 }

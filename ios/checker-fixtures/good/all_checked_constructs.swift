@@ -12,6 +12,8 @@ extension MemoryKeystore {
     func createSigningKey(alias: String, requireUserAuth: Bool) -> Data { Data(count: 65) }
     func sign(alias: String, message: Data) throws -> Data { throw KeystoreError.Unavailable(reason: "no signing") }
     func deleteKey(alias: String) throws {}
+    func readCounter(alias: String) throws -> UInt64? { nil }
+    func storeCounter(alias: String, value: UInt64) throws {}
 }
 
 final class StoppedClock: Clock {

@@ -102,6 +102,15 @@ class JvmSoftwareKeystore(
         signKeys.remove(alias)
     }
 
+    /** Rollback counters, in memory like the keys (what the Keychain keeps on iOS). */
+    val counters = ConcurrentHashMap<String, ULong>()
+
+    override fun readCounter(alias: String): ULong? = counters[alias]
+
+    override fun storeCounter(alias: String, value: ULong) {
+        counters[alias] = value
+    }
+
     private fun authorize(op: CryptoOperation) {
         prompts.incrementAndGet()
         userAuthenticator.authorize(op).requireAuthorized()

@@ -59,6 +59,12 @@ import org.countersign.core.PlatformKeystore
  *   credential to a crypto operation there). Always invalidated by a new
  *   biometric enrollment.
  *
+ * - Rollback counters: small files in `noBackupFilesDir` (not in cloud or
+ *   device-transfer backups), written atomically. They catch a vault file put
+ *   back from an earlier copy; a restore of the whole app data directory (root
+ *   or a full-device image) takes the counters back too — the Keystore cannot
+ *   hold a number (docs/vault-format.md, "Rollback").
+ *
  * The core calls every method on a background thread with no lock held, so
  * [userAuthenticator] may block on a prompt. All platform failures come out as
  * [KeystoreException]s (a raw exception would reach the core as an opaque
@@ -68,6 +74,8 @@ class AndroidKeystore(
     context: Context,
     private val userAuthenticator: UserAuthenticator,
 ) : PlatformKeystore {
+    private val counterDir = java.io.File(context.noBackupFilesDir, "countersign-counters")
+
     private val hasStrongBox: Boolean =
         context.packageManager.hasSystemFeature(PackageManager.FEATURE_STRONGBOX_KEYSTORE)
 
@@ -138,6 +146,42 @@ class AndroidKeystore(
     }
 
     override fun deleteKey(alias: String) = mapped(false) { deleteEntry(alias) }
+
+    override fun readCounter(alias: String): ULong? = counterIo {
+        val file = java.io.File(counterDir, counterName(alias))
+        if (!file.exists()) null else file.readText().trim().toULong()
+    }
+
+    override fun storeCounter(alias: String, value: ULong) = counterIo {
+        counterDir.mkdirs()
+        val file = java.io.File(counterDir, counterName(alias))
+        val staging = java.io.File.createTempFile(file.name, ".new", counterDir)
+        java.io.FileOutputStream(staging).use { out ->
+            out.write(value.toString().toByteArray())
+            out.fd.sync()
+        }
+        if (!staging.renameTo(file)) {
+            staging.delete()
+            throw java.io.IOException("cannot replace ${file.name}")
+        }
+    }
+
+    /** The core's aliases are `[A-Za-z0-9._-]`; anything else is refused. */
+    private fun counterName(alias: String): String {
+        require(alias.isNotEmpty() && alias.length <= 200 && alias.all { it.isLetterOrDigit() || it in "._-" }) {
+            "bad counter alias"
+        }
+        return alias
+    }
+
+    private fun <T> counterIo(block: () -> T): T =
+        try {
+            block()
+        } catch (e: java.io.IOException) {
+            throw KeystoreException.Unavailable(e.javaClass.simpleName)
+        } catch (e: IllegalArgumentException) {
+            throw KeystoreException.Unavailable(e.javaClass.simpleName)
+        }
 
     private fun deleteEntry(alias: String) {
         if (keyStore.containsAlias(alias)) keyStore.deleteEntry(alias)
