@@ -19,7 +19,7 @@ pub use crate::store::{IpBlockPolicy, Retention};
 /// Everything [`crate::start`] needs.
 #[derive(Clone)]
 pub struct ServerConfig {
-    /// Directory for `server.db`, `cert.pem`, `key.pem` and `admin.token`
+    /// Directory for `server.db`, `cert.pem`, `key.pem` and `seed.key`
     /// (created with mode 0700 if missing).
     pub data_dir: PathBuf,
     /// Address to listen on; port 0 picks a free port.

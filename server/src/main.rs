@@ -75,7 +75,7 @@ struct TokenListArgs {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// Data directory (database, certificate, key, admin token).
+    /// Data directory (database, certificate, TLS key, seed key).
     #[arg(long)]
     data_dir: PathBuf,
     /// Address to listen on, e.g. 0.0.0.0:8443 (port 0: any free port).

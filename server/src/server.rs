@@ -1,8 +1,8 @@
 //! Starting and stopping the server: [`start`] and [`RunningServer`].
 //!
 //! `start` prepares everything that can fail before accepting a connection
-//! (data directory, database (SQLite file or PostgreSQL) and migrations, TLS key and certificate, admin
-//! token, push senders), binds the listener (port 0 allowed), and serves
+//! (data directory, database (SQLite file or PostgreSQL) and migrations, TLS key and certificate, seed
+//! key, push senders), binds the listener (port 0 allowed), and serves
 //! HTTPS with rustls/ring through axum-server on a background task. The
 //! returned handle exposes what tests, the CLI demo and benchmarks need, and
 //! shuts down gracefully: long-polls are woken and answered, in-flight
@@ -291,9 +291,16 @@ fn check_config(config: &ServerConfig) -> Result<(), ServerError> {
         l.password_failure_window_s,
         l.pairing_token_ttl_s,
         l.session_ttl_s,
+        l.session_idle_s,
+        l.reauth_window_s,
+        l.sync_bytes_per_account,
+        l.sync_window_s,
     ];
     if positive.iter().any(|&v| v <= 0)
         || l.requests_per_window == 0
+        || l.requests_per_ip_per_window == 0
+        || l.sync_spaces_per_account == 0
+        || l.sync_writes_per_window == 0
         || l.password_failures_per_user == 0
         || l.password_failures_per_ip == 0
         || l.max_devices_per_account == 0

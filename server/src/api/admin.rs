@@ -1,7 +1,8 @@
 //! `/v1/admin/…`: users, invitations, devices and events.
 //!
-//! Every endpoint requires `Authorization: Bearer <admin token>` (the token
-//! in `<data>/admin.token`). These are for the operator's tools and the
+//! Every endpoint requires `Authorization: Bearer <admin token>` (a named
+//! token made with `countersign-server token create`; only its digest is
+//! stored). These are for the operator's tools and the
 //! demo; the phone never calls them.
 
 use std::sync::Arc;

@@ -42,9 +42,9 @@ fn to_pending(r: RequestRecord) -> PendingRequest {
 }
 
 /// `GET /v1/device/requests?wait=N&notices_after=ID`: pending requests of
-/// the device's account, and notices for it newer than `ID` (made since the
-/// device was paired, not about the device itself); with `wait` > 0, waits
-/// up to that long for either to appear.
+/// the device's account, and — only when `notices_after` is given — notices
+/// for it newer than `ID` (made since the device was paired, not about the
+/// device itself); with `wait` > 0, waits up to that long for either.
 pub(crate) async fn requests(
     State(shared): State<Arc<Shared>>,
     ApiQuery(query): ApiQuery<WaitQuery>,
@@ -59,16 +59,23 @@ pub(crate) async fn requests(
             .store
             .pending_requests(account.clone(), shared.now())
             .await?;
-        let notices = shared
-            .store
-            .notices(
-                account.clone(),
-                query.notices_after.unwrap_or(0),
-                call.device.created_at,
-                call.device.id.clone(),
-                MAX_NOTICES,
-            )
-            .await?;
+        // Only for a client that asks (one that does not know about notices
+        // would otherwise be answered at once, forever, instead of waiting).
+        let notices = match query.notices_after {
+            Some(after) => {
+                shared
+                    .store
+                    .notices(
+                        account.clone(),
+                        after,
+                        call.device.created_at,
+                        call.device.id.clone(),
+                        MAX_NOTICES,
+                    )
+                    .await?
+            }
+            None => Vec::new(),
+        };
         let done = !pending.is_empty()
             || !notices.is_empty()
             || tokio::time::Instant::now() >= until

@@ -281,7 +281,11 @@ pub(crate) async fn status(
             .request(id.clone())
             .await?
             .ok_or_else(unknown)?;
-        if !digest_eq(&poll_hash, &record.poll_token_hash) {
+        // A pairing approval is finished at `GET /v1/pair/{id}` and never
+        // turns into a session.
+        if !digest_eq(&poll_hash, &record.poll_token_hash)
+            || record.context.action != countersign_core::approve::protocol::Action::SignIn
+        {
             return Err(unknown());
         }
         let now = shared.now();

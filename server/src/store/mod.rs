@@ -505,8 +505,9 @@ pub struct Event {
     pub detail: String,
 }
 
-/// The attempt key of an address: every guess from it (password, code,
-/// typed number) is reserved under it, and the IP auto-block counts them.
+/// The attempt key of an address: every password and code guess from it is
+/// reserved under it, and the IP auto-block counts them. (Typed numbers are
+/// counted on their request: three wrong ones deny it.)
 pub(crate) fn ip_failure_key(ip: &str) -> String {
     format!("ip:{ip}")
 }
@@ -614,8 +615,9 @@ pub trait Store: Send + Sync + 'static {
     /// The one atomic state change of an answer (see [`AnswerOutcome`]).
     fn answer_request(&self, update: AnswerUpdate) -> StoreFuture<'_, AnswerOutcome>;
 
-    /// Marks the approved request's session as issued and stores it; `false`
-    /// if not approved or already issued.
+    /// Marks the approved sign-in request's session as issued and stores it;
+    /// `false` if not approved, already issued, or not a sign-in (a pairing
+    /// approval never becomes a session).
     fn issue_session(&self, request_id: String, session: NewSession) -> StoreFuture<'_, bool>;
 
     /// Stores a session (password-only sign-in, OTP, email code, setup).

@@ -882,7 +882,7 @@ impl Store for PgStore {
             let n = tx
                 .execute(
                     "UPDATE requests SET session_issued = TRUE
-                     WHERE id = $1 AND state = 'approved' AND NOT session_issued",
+                     WHERE id = $1 AND kind = 'sign_in' AND state = 'approved' AND NOT session_issued",
                     &[&request_id],
                 )
                 .await?;

@@ -741,7 +741,8 @@ impl Store for SqliteStore {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let n = tx.execute(
-                "UPDATE requests SET session_issued = 1 WHERE id = ?1 AND state = 'approved' AND session_issued = 0",
+                "UPDATE requests SET session_issued = 1 WHERE id = ?1 AND kind = 'sign_in'
+                 AND state = 'approved' AND session_issued = 0",
                 params![request_id],
             )?;
             if n != 1 {

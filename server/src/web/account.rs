@@ -873,7 +873,7 @@ fn reauth_form(
     code: StatusCode,
 ) -> Response {
     let window = shared.limits.reauth_window_s;
-    let lasts = if window >= 60 {
+    let lasts = if window >= 120 {
         format!("{} minutes", window / 60)
     } else {
         format!("{window} seconds")

@@ -285,6 +285,22 @@ async fn the_password_alone_cannot_pair_a_phone_to_an_account_that_has_one() {
         .answer(&ts, &req, Decision::Approve, started.number.unwrap())
         .await
         .unwrap();
+    // An approved pairing is no sign-in: its poll token gets no session
+    // from the sign-in status endpoint (and does not use the approval up).
+    let as_signin = ts
+        .http
+        .get(ts.url(&format!(
+            "/v1/signin/{}",
+            started.request_id.as_ref().unwrap()
+        )))
+        .query(&[
+            ("poll_token", started.poll_token.clone().unwrap()),
+            ("wait", "0".to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_signin.status(), StatusCode::NOT_FOUND);
     let (status, paired) = common::Device::poll_pairing(&ts, &started, 0)
         .await
         .unwrap();
@@ -308,6 +324,10 @@ async fn the_password_alone_cannot_pair_a_phone_to_an_account_that_has_one() {
         .find(|n| n.kind == "device_paired")
         .expect("a notice for the paired phone");
     assert!(notice.text.contains("Test phone"), "{}", notice.text);
+    // A client that does not ask for notices is not answered with them (it
+    // would never get a long-poll otherwise).
+    let old_client = alices.pending_without_notices(&ts, 0).await.unwrap();
+    assert!(old_client.notices.is_empty(), "{old_client:?}");
     if let Some(sink) = &sink {
         let mail = common::web::body_of(&sink.mail(1));
         assert!(mail.contains("alice@example.com"), "{mail}");

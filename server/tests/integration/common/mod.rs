@@ -656,6 +656,24 @@ impl Device {
             self.signed(
                 ts,
                 reqwest::Method::GET,
+                &format!("/v1/device/requests?wait={wait}&notices_after=0"),
+                b"",
+            )
+            .await,
+        )
+        .await
+    }
+
+    /// `pending` as a client from before notices (no `notices_after`).
+    pub async fn pending_without_notices(
+        &self,
+        ts: &TestServer,
+        wait: u64,
+    ) -> Result<PendingList, (StatusCode, ErrorBody)> {
+        typed(
+            self.signed(
+                ts,
+                reqwest::Method::GET,
                 &format!("/v1/device/requests?wait={wait}"),
                 b"",
             )
