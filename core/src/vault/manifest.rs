@@ -6,16 +6,19 @@
 //! `body = "CSM1" || generation || count:u32be || for each profile id in
 //! byte order: len:u16be || id || SHA-256(payload) || SHA-256(settings blob)
 //! || SHA-256(passcode blob or empty) [|| "PAIR" || count:u32be || for each
-//! pairing id in byte order: len:u16be || id || SHA-256(payload)]`, the
-//! bracketed section only when at least one pairing exists. On unlock it is recomputed from the
-//! rows and compared in constant time; a mismatch makes the vault unreadable
-//! (it is never repaired or deleted automatically).
+//! pairing id in byte order: len:u16be || id || SHA-256(payload)]
+//! [|| "LOCK" || SHA-256(lockout row)]`, each bracketed section only while
+//! it has something to cover (so older vaults keep their MAC). On unlock it
+//! is recomputed from the rows and compared in constant time; a mismatch
+//! makes the vault unreadable (it is never repaired or deleted
+//! automatically).
 //!
 //! This catches any change to individual rows made without the data key,
-//! including restoring one row from an older copy or deleting the passcode
-//! verifier. Rolling back the whole file to an older consistent copy is not
-//! detectable from the file alone; the generation is exposed so a shell can
-//! mirror it in platform storage.
+//! including restoring one row from an older copy, deleting the passcode
+//! verifier or resetting the failed-passcode record. Rolling back the whole
+//! file to an older consistent copy is not detectable from the file alone;
+//! the vault checks the generation against the protector's rollback counter
+//! for that (`docs/vault-format.md`, "Rollback").
 
 use super::crypto::{ct_eq, hmac_sha256, sha256};
 use crate::error::VaultError;

@@ -233,12 +233,10 @@ impl KeyProtector for SoftwareKeyProtector {
     fn read_counter(&self, alias: &str) -> Result<Option<u64>, ProtectorError> {
         let path = self.side_path("counter", alias)?;
         match std::fs::read_to_string(&path) {
-            Ok(text) => text.trim().parse::<u64>().map(Some).map_err(|_| {
-                ProtectorError::Platform(format!(
-                    "rollback counter {} is malformed",
-                    path.display()
-                ))
-            }),
+            // A torn or garbled file counts as no counter (the next commit
+            // rewrites it): whoever can garble it can delete it too, and the
+            // owner must not be locked out by a crash.
+            Ok(text) => Ok(text.trim().parse::<u64>().ok()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(ProtectorError::Platform(format!(
                 "cannot read the rollback counter: {e}"
@@ -288,20 +286,33 @@ impl SoftwareKeyProtector {
     }
 }
 
-/// Writes a file atomically with mode 0600, replacing what was there (a
-/// fresh temporary name per call, so concurrent writers never mix).
+/// Replaces a small file atomically with mode 0600: a fresh temp file,
+/// `fdatasync`, rename over the target. One data sync and no directory sync:
+/// used for the rollback counter, where a rename lost in a crash only leaves
+/// the previous (lower) value, which is safe.
 fn write_private_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut suffix = [0u8; 8];
     super::crypto::random_bytes(&mut suffix).map_err(std::io::Error::other)?;
     let mut staging = path.as_os_str().to_owned();
     staging.push(format!(".{}.new", super::crypto::hex(&suffix)));
     let staging = PathBuf::from(staging);
-    write_private(&staging, bytes)?;
-    let renamed = std::fs::rename(&staging, path);
-    if renamed.is_err() {
+    let written = (|| {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&staging)?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+        std::fs::rename(&staging, path)
+    })();
+    if written.is_err() {
         let _ = std::fs::remove_file(&staging);
     }
-    renamed
+    written
 }
 
 /// Writes a file atomically (temp file, fsync, rename, fsync dir) with mode 0600.

@@ -710,6 +710,35 @@ fn the_counter_follows_every_commit_and_never_refuses_the_real_file() {
 }
 
 #[test]
+fn a_counter_file_torn_by_a_crash_does_not_lock_the_owner_out() {
+    let (_d, path, prot) = fixture();
+    let v = Vault::create(&path, prot.clone(), T0).unwrap();
+    v.unlock(None, T0).unwrap();
+    v.add(profile(1), T0).unwrap();
+    let alias = v.counter_alias.clone();
+    drop(v);
+    let counter = {
+        let mut p = path.as_os_str().to_owned();
+        p.push(format!(".key.counter.{alias}"));
+        std::path::PathBuf::from(p)
+    };
+    assert!(counter.exists(), "counter beside the key: {counter:?}");
+    std::fs::write(&counter, b"").unwrap();
+    let v = Vault::open(&path, prot.clone()).unwrap();
+    v.unlock(None, T0).unwrap();
+    assert_eq!(v.count().unwrap(), 1);
+    // The next commit writes it again.
+    v.add(profile(2), T0).unwrap();
+    let generation = v.generation().unwrap();
+    drop(v);
+    assert_eq!(prot.read_counter(&alias).unwrap(), Some(generation));
+    assert_eq!(
+        std::fs::read_to_string(&counter).unwrap(),
+        generation.to_string()
+    );
+}
+
+#[test]
 fn corrupt_or_foreign_files_are_refused_untouched() {
     let (_d, path, prot) = fixture();
     std::fs::write(&path, b"definitely not sqlite").unwrap();

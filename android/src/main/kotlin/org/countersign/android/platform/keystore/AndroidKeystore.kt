@@ -149,7 +149,10 @@ class AndroidKeystore(
 
     override fun readCounter(alias: String): ULong? = counterIo {
         val file = java.io.File(counterDir, counterName(alias))
-        if (!file.exists()) null else file.readText().trim().toULong()
+        // A torn or garbled file counts as no counter (the next commit rewrites
+        // it): whoever can garble it can delete it, and a crash must not lock
+        // the owner out.
+        if (!file.exists()) null else file.readText().trim().toULongOrNull()
     }
 
     override fun storeCounter(alias: String, value: ULong) = counterIo {
