@@ -525,6 +525,37 @@ pub struct Budget {
     pub window_s: i64,
 }
 
+impl Budget {
+    /// The verdict on this budget (number `index` of its list) given the
+    /// attempts counted under its key within the window (`count`, the
+    /// oldest at `oldest`): `Some(Refused)` when it is spent. Both stores
+    /// call this inside their reservation transaction, so the rule is
+    /// written once.
+    pub(crate) fn refusal(
+        &self,
+        index: usize,
+        count: i64,
+        oldest: Option<i64>,
+        now: i64,
+    ) -> Option<Reservation> {
+        (count >= i64::from(self.limit)).then(|| Reservation::Refused {
+            index,
+            retry_after_s: oldest
+                .map_or(self.window_s, |t| t + self.window_s - now)
+                .max(1),
+        })
+    }
+
+    /// The distinct keys of `budgets`, sorted (one attempt row per key; the
+    /// order is the lock order on PostgreSQL).
+    pub(crate) fn distinct_keys(budgets: &[Budget]) -> Vec<&str> {
+        let mut keys: Vec<&str> = budgets.iter().map(|b| b.key.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+}
+
 /// Result of [`Store::reserve_attempts`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reservation {

@@ -1443,9 +1443,7 @@ impl Store for PgStore {
             // One reservation per key at a time, across nodes: a transaction
             // advisory lock per distinct key, taken in sorted order (so two
             // reservations sharing keys cannot deadlock), held until commit.
-            let mut keys: Vec<&str> = budgets.iter().map(|b| b.key.as_str()).collect();
-            keys.sort_unstable();
-            keys.dedup();
+            let keys = Budget::distinct_keys(&budgets);
             for key in &keys {
                 tx.execute(
                     "SELECT pg_advisory_xact_lock($1, hashtext($2))",
@@ -1460,27 +1458,16 @@ impl Store for PgStore {
                         &[&b.key, &(now - b.window_s)],
                     )
                     .await?;
-                let n: i64 = row.try_get(0)?;
-                let oldest: Option<i64> = row.try_get(1)?;
-                if n >= i64::from(b.limit) {
-                    let retry_after_s = oldest.map_or(b.window_s, |t| t + b.window_s - now).max(1);
-                    return Ok(Reservation::Refused {
-                        index,
-                        retry_after_s,
-                    });
+                if let Some(refused) = b.refusal(index, row.try_get(0)?, row.try_get(1)?, now) {
+                    return Ok(refused);
                 }
             }
             let mut ids = Vec::with_capacity(keys.len());
-            let mut done: Vec<&str> = Vec::with_capacity(keys.len());
-            for b in &budgets {
-                if done.contains(&b.key.as_str()) {
-                    continue;
-                }
-                done.push(&b.key);
+            for key in &keys {
                 let id: i64 = tx
                     .query_one(
                         "INSERT INTO attempts (key, time) VALUES ($1, $2) RETURNING id",
-                        &[&b.key, &now],
+                        &[key, &now],
                     )
                     .await?
                     .try_get(0)?;

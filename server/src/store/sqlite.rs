@@ -1252,24 +1252,16 @@ impl Store for SqliteStore {
                     params![b.key, now - b.window_s],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?;
-                if n >= i64::from(b.limit) {
-                    let retry_after_s = oldest.map_or(b.window_s, |t| t + b.window_s - now).max(1);
-                    return Ok(Reservation::Refused {
-                        index,
-                        retry_after_s,
-                    });
+                if let Some(refused) = b.refusal(index, n, oldest, now) {
+                    return Ok(refused);
                 }
             }
-            let mut ids = Vec::with_capacity(budgets.len());
-            let mut done: Vec<&str> = Vec::with_capacity(budgets.len());
-            for b in &budgets {
-                if done.contains(&b.key.as_str()) {
-                    continue;
-                }
-                done.push(&b.key);
+            let keys = Budget::distinct_keys(&budgets);
+            let mut ids = Vec::with_capacity(keys.len());
+            for key in keys {
                 tx.execute(
                     "INSERT INTO attempts (key, time) VALUES (?1, ?2)",
-                    params![b.key, now],
+                    params![key, now],
                 )?;
                 ids.push(tx.last_insert_rowid());
             }
