@@ -229,56 +229,13 @@ fn create(
     Ok(())
 }
 
-/// `import FILE` of a Countersign backup: asks for the password (or reads
-/// it from stdin) and merges, as `backup restore` does.
-pub fn restore_file(
-    vault: &Vault,
-    file: &Path,
-    password_stdin: bool,
-    src: &mut PasscodeSource,
-    out: &mut impl Write,
-) -> Result<(), Failure> {
-    let secret = if password_stdin {
-        stdin_secret(src)?
-    } else {
-        prompt("Backup password or recovery code")?
-    };
-    restore(vault, file, &secret, out)
-}
-
 fn restore(vault: &Vault, file: &Path, secret: &str, out: &mut impl Write) -> Result<(), Failure> {
+    use countersign_core::import::route::{import_bytes, Requested};
     let bytes = std::fs::read(file)
         .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
-    let contents = backup::read_backup(&bytes, secret)?;
-    let pairings = contents.pairings.clone();
-    let report = backup::restore_into(vault, contents, now())?;
-    writeln!(
-        out,
-        "restored {} profile(s), skipped {}",
-        report.added.len(),
-        report.skipped.len()
-    )?;
-    for s in &report.skipped {
-        writeln!(out, "  skipped #{}: {}", s.index + 1, s.error)?;
-    }
-    if !pairings.is_empty() {
-        writeln!(
-            out,
-            "the backup lists {} Approve pairing(s); pair again with `countersign pair`:",
-            pairings.len()
-        )?;
-        for p in &pairings {
-            writeln!(
-                out,
-                "  {} ({}) account {} fingerprint {}",
-                p.server_name,
-                p.urls.join(", "),
-                p.account,
-                p.spki_sha256_hex
-            )?;
-        }
-    }
-    Ok(())
+    let report = import_bytes(vault, &bytes, Requested::Countersign, Some(secret), now())
+        .map_err(|e| Failure::new(format!("{}: {e}", file.display())))?;
+    crate::commands::print_import(&report, out)
 }
 
 /// The backup password from stdin: the next line after the passcode when

@@ -3,8 +3,8 @@
 use crate::args::{Cli, Command, PasscodeAction};
 use crate::session::{self, now, PasscodeSource};
 use crate::Failure;
-use countersign_core::vault::{AddReport, ProfileUpdate};
-use countersign_core::{AuthenticatorError, Profile, Vault};
+use countersign_core::vault::ProfileUpdate;
+use countersign_core::{Profile, Vault};
 use serde_json::json;
 use std::io::{BufRead, Write};
 
@@ -220,9 +220,9 @@ fn resolve(vault: &Vault, id: &str) -> Result<Profile, Failure> {
     })
 }
 
-/// `import FILE`: detects (or takes) the format, asks for the export's
-/// password when it is encrypted, and adds everything in one transaction.
-/// Plain URI lists keep the `add` behaviour (unparseable lines are skipped).
+/// `import FILE`: the core's router says what the file is (our backup, a
+/// URI list or another app's export); the password is asked for only when
+/// it needs one; everything is added in one transaction.
 fn import_file(
     vault: &Vault,
     file: &std::path::Path,
@@ -231,7 +231,8 @@ fn import_file(
     passcodes: &mut PasscodeSource,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    use countersign_core::import::{self, ImportFormat, MAX_IMPORT_BYTES};
+    use countersign_core::import::route::{self, Requested, Source};
+    use countersign_core::import::MAX_IMPORT_BYTES;
     let cannot_read =
         |e: std::io::Error| Failure::new(format!("cannot read {}: {e}", file.display()));
     let len = std::fs::metadata(file).map_err(cannot_read)?.len();
@@ -242,37 +243,14 @@ fn import_file(
         )));
     }
     let bytes = std::fs::read(file).map_err(cannot_read)?;
-    // Our own encrypted backup: the same merge as `backup restore`.
-    if bytes.starts_with(countersign_core::backup::MAGIC)
-        && matches!(format, "auto" | "countersign")
-    {
-        return crate::backup_cmd::restore_file(vault, file, password_stdin, passcodes, out);
-    }
-    if format == "countersign" {
-        return Err(Failure::new(format!(
-            "{} is not a Countersign backup file",
-            file.display()
-        )));
-    }
-    let requested = ImportFormat::from_name(format)
+    let requested = Requested::from_name(format)
         .ok_or_else(|| Failure::new(format!("unknown import format {format}")))?;
-    let fmt = ImportFormat::resolve(requested, &bytes);
-    let text_list = matches!(
-        fmt,
-        ImportFormat::Auto | ImportFormat::OtpauthList | ImportFormat::GoogleMigration
-    ) && matches!(requested, ImportFormat::Auto | ImportFormat::OtpauthList);
-    if text_list {
-        if let Ok(text) = std::str::from_utf8(&bytes) {
-            let t = text.trim_start();
-            if !t.starts_with('{') && !t.starts_with('[') {
-                return add_texts(vault, text.lines(), out);
-            }
-        }
-    }
-    // An empty stdin gives no password, so the core says one is required.
-    let password = if !fmt.is_encrypted() {
+    let source = route::inspect(&bytes, requested)
+        .map_err(|e| Failure::new(format!("{}: {e}", file.display())))?;
+    let password = if !source.needs_password() {
         None
     } else if password_stdin {
+        // An empty stdin gives no password, so the core says one is required.
         match passcodes.next_stdin_line() {
             Some(p) => Some(p),
             None if passcodes.uses_stdin() => None,
@@ -285,115 +263,131 @@ fn import_file(
             }
         }
     } else {
+        let what = match source {
+            Source::Backup => "Backup password or recovery code: ".to_owned(),
+            other => format!("Password for the {} export: ", other.description()),
+        };
         Some(zeroize::Zeroizing::new(
-            rpassword::prompt_password(format!("Password for the {} export: ", fmt.description()))
-                .map_err(|e| {
-                    Failure::new(format!(
-                        "cannot read the password ({e}); use --password-stdin"
-                    ))
-                })?,
+            rpassword::prompt_password(what).map_err(|e| {
+                Failure::new(format!(
+                    "cannot read the password ({e}); use --password-stdin"
+                ))
+            })?,
         ))
     };
-    let result = import::parse(&bytes, fmt, password.as_deref().map(String::as_str))?;
-    let from = result.format.description();
-    let total = result.entries.len();
-    let AddReport { added, skipped } = vault.add_results(result.entries, now())?;
-    for p in &added {
-        writeln!(out, "added {} {}", short(&p.id), p.display_name())?;
-    }
-    for s in &skipped {
-        eprintln!("countersign: skipped entry {}: {}", s.index + 1, s.error);
-    }
-    if added.is_empty() && total > 0 {
-        let all_dupes = skipped
-            .iter()
-            .all(|s| matches!(s.error, AuthenticatorError::Duplicate { .. }));
-        return Err(Failure::new(if all_dupes {
-            format!("nothing added from {from}: all {total} entries are already in the vault")
-        } else {
-            format!(
-                "nothing added from {from}: {} entries skipped",
-                skipped.len()
-            )
-        }));
-    }
-    writeln!(out, "imported {} from {from}", added.len())?;
-    if !skipped.is_empty() {
-        writeln!(out, "skipped {}", skipped.len())?;
-    }
-    Ok(())
+    let report = route::import_bytes(
+        vault,
+        &bytes,
+        requested,
+        password.as_deref().map(String::as_str),
+        now(),
+    )?;
+    print_import(&report, out)
 }
 
-/// Adds every URI in `texts` (blank lines and `#` comments skipped) in one
-/// transaction. Fails (exit 1) when nothing was added and something was
-/// skipped; otherwise reports skips as warnings.
+/// `add URI…` / `add -`: the URIs as a list, through the same router.
 fn add_texts<'a>(
     vault: &Vault,
     texts: impl Iterator<Item = &'a str>,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let mut inputs = Vec::new();
-    let mut origin = Vec::new();
-    for (n, line) in texts.enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        match countersign_core::uri::parse_any(line) {
-            Ok(countersign_core::uri::ParsedUri::Single(p)) => {
-                inputs.push(Ok(p));
-                origin.push(n + 1);
-            }
-            Ok(countersign_core::uri::ParsedUri::Migration(m)) => {
-                for e in m.entries {
-                    inputs.push(e.map_err(AuthenticatorError::from));
-                    origin.push(n + 1);
-                }
-            }
-            Err(e) => {
-                inputs.push(Err(AuthenticatorError::from(e)));
-                origin.push(n + 1);
-            }
-        }
-    }
-    if inputs.is_empty() {
+    use countersign_core::import::route::{self, Requested};
+    use countersign_core::import::ImportFormat;
+    let text: String = texts.flat_map(|t| [t, "\n"]).collect();
+    if text.trim().is_empty() {
         return Err(Failure::new("no URI given"));
     }
-    let single = inputs.len() == 1;
-    let AddReport { added, skipped } = vault.add_results(inputs, now())?;
-    for p in &added {
+    let report = route::import_bytes(
+        vault,
+        text.as_bytes(),
+        Requested::Format(ImportFormat::OtpauthList),
+        None,
+        now(),
+    )?;
+    print_import(&report, out)
+}
+
+/// Prints what an import did, in the words each source always used, and
+/// fails (exit 1) with the core's sentence when nothing was added.
+pub(crate) fn print_import(
+    r: &countersign_core::import::route::FileImport,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    use countersign_core::import::route::Source;
+    match r.source {
+        Source::Backup => {
+            writeln!(
+                out,
+                "restored {} profile(s), skipped {}",
+                r.added.len(),
+                r.skipped.len()
+            )?;
+            for s in &r.skipped {
+                writeln!(out, "  skipped #{}: {}", s.index + 1, s.error)?;
+            }
+            if !r.pairings.is_empty() {
+                writeln!(
+                    out,
+                    "the backup lists {} Approve pairing(s); pair again with `countersign pair`:",
+                    r.pairings.len()
+                )?;
+                for p in &r.pairings {
+                    writeln!(
+                        out,
+                        "  {} ({}) account {} fingerprint {}",
+                        p.server_name,
+                        p.urls.join(", "),
+                        p.account,
+                        p.spki_sha256_hex
+                    )?;
+                }
+            }
+            // Restoring the same backup twice adds nothing and is fine.
+            return Ok(());
+        }
+        Source::UriList | Source::Export(_) => {}
+    }
+    for p in &r.added {
         writeln!(out, "added {} {}", short(&p.id), p.display_name())?;
     }
-    if added.is_empty() && single {
-        if let Some(s) = skipped.first() {
-            return Err(Failure::new(s.error.to_string()));
+    if let Some(why) = r.nothing_added() {
+        if r.total > 1 {
+            for s in &r.skipped {
+                eprintln!(
+                    "countersign: skipped entry {}{}: {}",
+                    s.index + 1,
+                    line_of(s),
+                    s.error
+                );
+            }
         }
+        return Err(Failure::new(why));
     }
-    for s in &skipped {
+    for s in &r.skipped {
         eprintln!(
-            "countersign: skipped entry {} (line {}): {}",
+            "countersign: skipped entry {}{}: {}",
             s.index + 1,
-            origin.get(s.index).copied().unwrap_or(0),
+            line_of(s),
             s.error
         );
     }
-    if added.is_empty() && !skipped.is_empty() {
-        let all_dupes = skipped
-            .iter()
-            .all(|s| matches!(s.error, AuthenticatorError::Duplicate { .. }));
-        return Err(Failure::new(if all_dupes {
-            format!(
-                "nothing added: all {} entries are already in the vault",
-                skipped.len()
-            )
-        } else {
-            format!("nothing added: {} entries skipped", skipped.len())
-        }));
-    }
-    if !skipped.is_empty() {
-        writeln!(out, "added {}, skipped {}", added.len(), skipped.len())?;
+    match r.source {
+        Source::Export(f) => {
+            writeln!(out, "imported {} from {}", r.added.len(), f.description())?;
+            if !r.skipped.is_empty() {
+                writeln!(out, "skipped {}", r.skipped.len())?;
+            }
+        }
+        _ if !r.skipped.is_empty() => {
+            writeln!(out, "added {}, skipped {}", r.added.len(), r.skipped.len())?;
+        }
+        _ => {}
     }
     Ok(())
+}
+
+fn line_of(s: &countersign_core::import::route::SkippedEntry) -> String {
+    s.line.map(|l| format!(" (line {l})")).unwrap_or_default()
 }
 
 fn decode_qr(path: &std::path::Path) -> Result<Vec<String>, Failure> {

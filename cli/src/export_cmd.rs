@@ -7,7 +7,8 @@
 //!   in the terminal or written as `countersign-export-N.png|svg` into a
 //!   directory. The format has no Steam type, no period other than 30 s and
 //!   only 6 or 8 digits: those profiles are left out and listed on stderr
-//!   with the reason, the rest are exported.
+//!   with the reason, the rest are exported (`countersign_core::export`,
+//!   the same call the phone makes).
 //! * `backup`: our encrypted backup file, exactly as `backup create`.
 //!
 //! Everything written holds secrets; image files are created readable by
@@ -16,8 +17,7 @@
 use crate::args::{ExportArgs, ExportFormat, QrImageFormat};
 use crate::session::PasscodeSource;
 use crate::Failure;
-use countersign_core::uri::{write_migration, UriError};
-use countersign_core::{NewProfile, Profile, Vault};
+use countersign_core::Vault;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -89,73 +89,25 @@ fn validate(args: &ExportArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The profile as the core's writers take it.
-fn to_new(p: &Profile) -> NewProfile {
-    NewProfile {
-        issuer: p.issuer.clone(),
-        account: p.account.clone(),
-        secret: p.secret.clone(),
-        params: p.params,
-        note: p.note.clone(),
-        group: p.group.clone(),
-        favorite: p.favorite,
-    }
-}
-
-/// Splits profiles into those the migration format can carry and those it
-/// cannot (with the reason). Each profile is checked by the core's own
-/// writer, so the rules are exactly the ones `write_migration` applies.
-fn exportable(profiles: &[Profile]) -> (Vec<NewProfile>, Vec<(&Profile, String)>) {
-    let mut ok = Vec::new();
-    let mut skipped = Vec::new();
-    for p in profiles {
-        let new = to_new(p);
-        match write_migration(&[&new], 0) {
-            Ok(_) => ok.push(new),
-            Err(UriError::UnsupportedEntry { reason, .. }) => skipped.push((p, reason)),
-            Err(e) => skipped.push((p, e.to_string())),
-        }
-    }
-    (ok, skipped)
-}
-
-/// A random batch id shared by the QR codes of one export (non-negative,
-/// as Google writes it).
-fn batch_id() -> Result<i32, Failure> {
-    let hex = countersign_core::vault::random_hex_id()?;
-    hex.get(..7)
-        .and_then(|h| i32::from_str_radix(h, 16).ok())
-        .ok_or_else(|| Failure::new("cannot make a batch id"))
-}
-
 fn google_qr(
     vault: &Vault,
     dir: Option<&Path>,
     image: QrImageFormat,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let profiles = vault.list()?;
-    let (ok, skipped) = exportable(&profiles);
-    for (p, reason) in &skipped {
+    let export = countersign_core::export::google_migration(vault)?;
+    for left in &export.left_out {
         eprintln!(
-            "countersign: skipped {} ({}): {reason}",
-            p.display_name(),
-            p.id.get(..8).unwrap_or(&p.id)
+            "countersign: skipped {} ({}): {}",
+            left.display_name,
+            left.profile_id.get(..8).unwrap_or(&left.profile_id),
+            left.reason
         );
     }
-    if ok.is_empty() {
-        return Err(Failure::new(if profiles.is_empty() {
-            "no profiles to export".to_owned()
-        } else {
-            format!(
-                "none of the {} profiles can be exported as Google Authenticator QR codes",
-                profiles.len()
-            )
-        }));
+    if let Some(why) = export.nothing_exported() {
+        return Err(Failure::new(why));
     }
-    let refs: Vec<&NewProfile> = ok.iter().collect();
-    let uris = write_migration(&refs, batch_id()?)
-        .map_err(|e| Failure::new(format!("cannot write the export: {e}")))?;
+    let uris = export.uris;
     let n = uris.len();
     match dir {
         None => {
@@ -182,11 +134,11 @@ fn google_qr(
     writeln!(
         out,
         "exported {} profile(s) in {n} QR code(s){}",
-        ok.len(),
-        if skipped.is_empty() {
+        export.exported,
+        if export.left_out.is_empty() {
             String::new()
         } else {
-            format!("; skipped {}", skipped.len())
+            format!("; skipped {}", export.left_out.len())
         }
     )?;
     Ok(())

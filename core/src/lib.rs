@@ -3,6 +3,8 @@
 //! - [`otp`]: HOTP/TOTP/Steam code generation, pure functions of time.
 //! - [`uri`]: `otpauth://` and Google Authenticator `otpauth-migration://` parsing and writing.
 //! - [`vault`]: the encrypted SQLite vault, key slots and the passcode gate.
+//! - [`import`] / [`export`]: every file in (one router: backup, URI list,
+//!   other apps' exports) and out (otpauth list, Google QR payloads, backup).
 //!
 //! The crate is plain Rust: no FFI types, no global state, no hidden clock.
 //! The shells reach it through `countersign-ffi`, the CLI directly; both use
@@ -25,5 +27,6 @@ pub use vault::{KeyProtector, ProtectorError, Settings, SoftwareKeyProtector, Va
 pub mod approve;
 pub mod backup;
 pub mod civil;
+pub mod export;
 pub mod import;
 pub mod sync;

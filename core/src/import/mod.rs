@@ -1,4 +1,5 @@
-//! Importers of other authenticators' export files (issue 6).
+//! Importers of other authenticators' export files (issue 6), and the one
+//! router every file goes through ([`route`]: backup, URI list or export).
 //!
 //! One file per source app, each turning that app's export into
 //! [`NewProfile`]s: [`otpauth_list`] (plain `otpauth://` and Google
@@ -29,6 +30,7 @@ pub mod ente;
 pub mod freeotp_plus;
 pub mod otpauth_list;
 pub mod raivo;
+pub mod route;
 pub mod twofas;
 
 use crate::error::AuthenticatorError;
