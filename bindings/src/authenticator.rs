@@ -42,7 +42,7 @@ impl std::fmt::Debug for Authenticator {
 }
 
 /// Runs blocking vault work on the runtime's blocking pool and awaits it.
-async fn off_thread<T: Send + 'static>(
+pub(crate) async fn off_thread<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
 ) -> Result<T, AuthError> {
     let rt = runtime().ok_or_else(|| AuthError::Internal {

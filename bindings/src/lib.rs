@@ -6,6 +6,7 @@
 //! - records mirroring core data (`records.rs`), converted at the boundary;
 //! - one public error enum per concern, mapped from the core in one place
 //!   (`error.rs`);
+//! - files in and out (`files.rs`: import, backup, export — the core's router);
 //! - foreign traits the shells implement (`keystore.rs`, `clock.rs`,
 //!   `listener.rs`) and their adapters to core traits;
 //! - the single tokio runtime for async calls and background tasks
@@ -20,6 +21,7 @@ mod approve;
 mod authenticator;
 mod clock;
 mod error;
+mod files;
 mod guard;
 mod keystore;
 mod listener;
@@ -36,6 +38,10 @@ pub use approve::{
 pub use authenticator::{ffi_panic_probe, Authenticator};
 pub use clock::{system_clock, Clock, SystemClock};
 pub use error::{AuthError, KeystoreError};
+pub use files::{
+    BackupFile, GoogleQrExport, ImportKind, ImportReport, ImportSkip, ImportSource, LeftOutProfile,
+    ListedPairing,
+};
 pub use keystore::{software_keystore, PlatformKeystore, SoftwareKeystore};
 pub use listener::CodeListener;
 pub use records::*;

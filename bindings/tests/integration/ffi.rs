@@ -374,3 +374,120 @@ fn automatic_backups_through_the_bindings() {
     assert!(f.auth.disable_auto_backup().unwrap());
     assert!(!f.auth.disable_auto_backup().unwrap());
 }
+
+#[test]
+fn import_backup_and_export_through_the_bindings() {
+    use countersign_ffi::ImportKind;
+    let f = fixture();
+    let rt = rt();
+    rt.block_on(f.auth.unlock(None)).unwrap();
+    let list = format!(
+        "# from another phone\notpauth://totp/ACME:a?secret={RFC_SECRET}\nnot a uri\n\
+         otpauth://totp/Slow:b?secret={RFC_SECRET}&period=60\n"
+    );
+    let source = f
+        .auth
+        .inspect_import(list.clone().into_bytes(), None)
+        .unwrap();
+    assert_eq!(
+        (source.kind, source.needs_password),
+        (ImportKind::UriList, false)
+    );
+    let report = rt
+        .block_on(f.auth.import_file(list.clone().into_bytes(), None, None))
+        .unwrap();
+    assert_eq!((report.total, report.added.len()), (3, 2));
+    assert_eq!(report.skipped[0].line, Some(3));
+    assert_eq!(report.nothing_added, None);
+    // Again: all skipped, the duplicates name what they duplicate.
+    let again = rt
+        .block_on(
+            f.auth
+                .import_file(list.into_bytes(), Some("otpauth".into()), None),
+        )
+        .unwrap();
+    assert!(again.added.is_empty());
+    assert_eq!(
+        again
+            .skipped
+            .iter()
+            .filter(|s| s.duplicate_of.is_some())
+            .count(),
+        2
+    );
+    assert!(again.nothing_added.is_some());
+    assert!(matches!(
+        f.auth.inspect_import(b"{\"x\":1}".to_vec(), None),
+        Err(AuthError::InvalidInput { .. })
+    ));
+    assert!(matches!(
+        f.auth.inspect_import(vec![1, 2, 3], Some("nope".into())),
+        Err(AuthError::InvalidInput { .. })
+    ));
+
+    // Google QR payloads: the 60 s profile is left out with the reason.
+    let qr = f.auth.export_google_qr().unwrap();
+    assert_eq!((qr.payloads.len(), qr.exported), (1, 1));
+    assert_eq!(qr.left_out.len(), 1);
+    assert!(qr.left_out[0].reason.contains("period"));
+    assert!(qr.payloads[0].starts_with("otpauth-migration://offline?data="));
+    assert!(
+        !format!("{qr:?}").contains("otpauth-migration"),
+        "payloads redacted in Debug"
+    );
+    assert_eq!(f.auth.export_otpauth_uris().unwrap().len(), 2);
+
+    // A backup with a recovery code, restored into a second vault by code.
+    assert!(matches!(
+        rt.block_on(f.auth.create_backup("short".into(), false, false)),
+        Err(AuthError::InvalidInput { .. })
+    ));
+    let backup = rt
+        .block_on(f.auth.create_backup("backup-password".into(), true, false))
+        .unwrap();
+    assert!(
+        backup.file_name.starts_with("countersign-backup-") && backup.file_name.ends_with(".csbk")
+    );
+    let code = backup.recovery_code.clone().unwrap();
+    assert!(
+        !format!("{backup:?}").contains(&code),
+        "recovery code redacted in Debug"
+    );
+    let g = fixture();
+    rt.block_on(g.auth.unlock(None)).unwrap();
+    let source = g.auth.inspect_import(backup.bytes.clone(), None).unwrap();
+    assert_eq!(
+        (source.kind, source.needs_password),
+        (ImportKind::Backup, true)
+    );
+    for wrong in [None, Some("wrong-password".to_owned())] {
+        assert!(matches!(
+            rt.block_on(g.auth.import_file(backup.bytes.clone(), None, wrong)),
+            Err(AuthError::InvalidInput { .. })
+        ));
+    }
+    assert!(
+        g.auth.profiles().unwrap().is_empty(),
+        "a failed restore changes nothing"
+    );
+    let restored = rt
+        .block_on(g.auth.restore_backup(backup.bytes.clone(), code))
+        .unwrap();
+    assert_eq!(restored.added.len(), 2);
+    let names: Vec<String> = g
+        .auth
+        .profiles()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.issuer)
+        .collect();
+    assert_eq!(names, ["ACME", "Slow"]);
+    // A backup is not a URI list: asking for one format refuses the other.
+    assert!(matches!(
+        rt.block_on(
+            g.auth
+                .restore_backup(b"otpauth://totp/x?secret=AA".to_vec(), "x".into())
+        ),
+        Err(AuthError::InvalidInput { .. })
+    ));
+}

@@ -250,7 +250,7 @@ fn write_one(
 }
 
 /// `YYYYMMDD-HHMMSS` (UTC) of `t`, so names sort by time.
-fn stamp(t: i64) -> String {
+pub(crate) fn stamp(t: i64) -> String {
     let u = crate::civil::utc(t);
     format!(
         "{:04}{:02}{:02}-{:02}{:02}{:02}",

@@ -121,6 +121,12 @@ pub fn create_backup_with_kdf(
     Ok((bytes, code))
 }
 
+/// The file name suggested for a backup made at `now`:
+/// `countersign-backup-YYYYMMDD-HHMMSS.csbk` (UTC, so names sort by time).
+pub fn file_name(now: i64) -> String {
+    format!("countersign-backup-{}.csbk", auto::stamp(now))
+}
+
 /// Decrypts a backup with its password or its recovery code.
 pub fn read_backup(bytes: &[u8], secret: &str) -> Result<BackupContents> {
     open(bytes, secret).map_err(Into::into)
