@@ -1,9 +1,12 @@
 //! `Authenticator`: the one long-lived object a shell holds per vault.
 //!
-//! It wraps the core `Vault` and the shell's clock. Fast operations
-//! (listing, codes, edits) are synchronous; anything that calls the
-//! keystore — and so may show a biometric prompt — is `async` and runs on
-//! the bindings' runtime, off the caller's (UI) thread.
+//! It wraps the core façade (`countersign_core::Authenticator`: vault,
+//! approve client, automatic backups, sync and their upkeep after every
+//! change) and the shell's clock. Fast operations (listing, codes, edits)
+//! are synchronous; anything that calls the keystore — and so may show a
+//! biometric prompt — is `async` and runs on the bindings' runtime, off the
+//! caller's (UI) thread. Shells never schedule backups or sync: the core's
+//! upkeep does, and reports through [`UpkeepListener`].
 
 use crate::clock::Clock;
 use crate::error::AuthError;
@@ -23,6 +26,8 @@ use std::time::Duration;
 /// An unlocked-or-locked authenticator vault.
 #[derive(uniffi::Object)]
 pub struct Authenticator {
+    /// The core façade everything delegates to.
+    pub(crate) core: Arc<countersign_core::Authenticator>,
     pub(crate) vault: Arc<Vault>,
     pub(crate) clock: Arc<dyn Clock>,
     /// Approve client keeping one pinned connection per pairing.
@@ -66,6 +71,15 @@ impl Authenticator {
     }
 }
 
+/// The shell's clock as the core's.
+struct ShellClock(Arc<dyn Clock>);
+
+impl countersign_core::Clock for ShellClock {
+    fn now_unix_s(&self) -> i64 {
+        now_from(self.0.as_ref())
+    }
+}
+
 /// Reads a foreign clock without letting a thrown exception become a crash.
 pub(crate) fn now_from(clock: &dyn Clock) -> i64 {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| clock.now_unix_s()))
@@ -89,16 +103,16 @@ impl Authenticator {
                     reason: "vault path must be 1-4096 bytes".into(),
                 });
             }
-            let now = now_from(clock.as_ref());
             let protector = Arc::new(KeystoreProtector(keystore));
-            let vault = Arc::new(Vault::open_or_create(
+            let core = Arc::new(countersign_core::Authenticator::open(
                 std::path::Path::new(&path),
                 protector.clone(),
-                now,
+                Arc::new(ShellClock(clock.clone())),
             )?);
             Ok(Arc::new(Self {
-                approver: Arc::new(countersign_core::approve::Approver::new(vault.clone())),
-                vault,
+                approver: core.approver().clone(),
+                vault: core.vault().clone(),
+                core,
                 clock,
                 path: std::path::PathBuf::from(path),
                 protector,
@@ -382,56 +396,45 @@ impl Authenticator {
         off_thread(move || Ok(vault.disable_biometrics()?)).await
     }
 
-    /// Turns automatic local backups on: after every change (when the shell
-    /// calls [`Authenticator::run_auto_backup`]) a new encrypted backup goes
-    /// to the folder `dir`, opened with `password` (at least 8 characters),
-    /// keeping the newest `keep` (1–100). Writes the first one now and
-    /// returns its path. Slow (one Argon2id derivation).
+    /// Turns automatic local backups on: from now on the core writes a new
+    /// encrypted backup to the folder `dir` after changes (debounced, on its
+    /// own thread), opened with `password` (at least 8 characters), keeping
+    /// the newest `keep` (1–100). Writes the first one now and returns its
+    /// path. Slow (one Argon2id derivation).
     pub async fn enable_auto_backup(
         &self,
         dir: String,
         password: String,
         keep: u32,
     ) -> Result<String, AuthError> {
-        let (vault, path, protector) = (
-            self.vault.clone(),
-            self.path.clone(),
-            self.protector.clone(),
-        );
-        let now = self.now();
+        let core = self.core.clone();
         off_thread(move || {
             let password = zeroize::Zeroizing::new(password);
-            let file = countersign_core::backup::auto::enable(
-                &vault,
-                &path,
-                protector.as_ref(),
-                std::path::Path::new(&dir),
-                &password,
-                keep,
-                now,
-            )?;
+            let file = core.enable_auto_backup(std::path::Path::new(&dir), &password, keep)?;
             Ok(file.to_string_lossy().into_owned())
         })
         .await
     }
 
-    /// Writes an automatic backup if they are on and the vault changed
-    /// since the last one; returns the new file's path. Shells call this
-    /// after every change (it returns at once when nothing changed).
+    /// "Back up now": writes an automatic backup if they are on and the
+    /// vault changed since the last one; returns the new file's path. The
+    /// core does this by itself after every change; shells need not call it.
     pub async fn run_auto_backup(&self) -> Result<Option<String>, AuthError> {
-        let (vault, path, protector) = (
-            self.vault.clone(),
-            self.path.clone(),
-            self.protector.clone(),
-        );
-        let now = self.now();
+        let core = self.core.clone();
         off_thread(move || {
-            Ok(
-                countersign_core::backup::auto::run(&vault, &path, protector.as_ref(), now)?
-                    .map(|p| p.to_string_lossy().into_owned()),
-            )
+            Ok(core
+                .back_up_now()?
+                .map(|p| p.to_string_lossy().into_owned()))
         })
         .await
+    }
+
+    /// Runs due backup/sync upkeep now and waits for it (at most
+    /// `timeout_ms`); `false` if it did not finish in time. For "the app is
+    /// going to the background".
+    pub async fn flush_upkeep(&self, timeout_ms: u64) -> Result<bool, AuthError> {
+        let core = self.core.clone();
+        off_thread(move || Ok(core.flush_upkeep(Duration::from_millis(timeout_ms)))).await
     }
 }
 

@@ -29,6 +29,7 @@ mod records;
 mod runtime;
 mod sync;
 mod task;
+mod upkeep;
 
 pub use approve::{
     Decision, DeviceRegistration, PairingFailure, PasswordPairingOutcome, PendingCheck,
@@ -46,5 +47,6 @@ pub use keystore::{software_keystore, PlatformKeystore, SoftwareKeystore};
 pub use listener::CodeListener;
 pub use records::*;
 pub use task::TaskHandle;
+pub use upkeep::{UpkeepInfo, UpkeepKind, UpkeepListener, UpkeepNotice};
 
 uniffi::setup_scaffolding!();

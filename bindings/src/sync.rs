@@ -1,8 +1,9 @@
 //! End-to-end encrypted sync for the shells: enable, join (by the QR text
 //! or the code), sync now, status, the join QR text, delete everywhere,
-//! leave. Thin wrappers over `countersign_core::sync::device`; the shell
-//! calls `sync_now` when the app comes to the foreground and after changes,
-//! and shows `SyncInfo.stopped` when another device deleted the sync copy.
+//! leave. Thin wrappers over `countersign_core::sync::device`; rounds after
+//! changes and on unlock are the core's upkeep (see `upkeep.rs`), the shell
+//! may call `sync_now` for "sync now" and on coming to the foreground, and
+//! shows `SyncInfo.stopped` when another device deleted the sync copy.
 
 use crate::authenticator::Authenticator;
 use crate::error::AuthError;
@@ -144,11 +145,7 @@ impl Authenticator {
 
     /// One sync round. Offline it fails with `Network` and changes nothing.
     pub async fn sync_now(&self) -> Result<SyncReport, AuthError> {
-        Ok(
-            device::sync_now(&self.vault, &self.path, self.protector.as_ref(), self.now())
-                .await?
-                .into(),
-        )
+        Ok(self.core.sync_now().await?.into())
     }
 
     /// Deletes the server copy; every device stops syncing at its next

@@ -166,17 +166,6 @@ pub fn run(
     }
 }
 
-/// After a command changed the vault: the automatic backup, if on. A
-/// failure is a warning (the change itself is already safely stored).
-pub fn after_change(vault: &Vault, path: &Path) {
-    let protector = countersign_core::SoftwareKeyProtector::beside(path);
-    match backup::auto::run(vault, path, &protector, now()) {
-        Ok(Some(file)) => eprintln!("automatic backup: {}", file.display()),
-        Ok(None) => {}
-        Err(e) => eprintln!("warning: automatic backup failed: {e}"),
-    }
-}
-
 /// `backup create` (also `export --format backup`): asks for the password
 /// (twice on a terminal), writes and verifies the file.
 pub fn create_file(

@@ -9,6 +9,10 @@ use serde_json::json;
 use std::io::{BufRead, Write};
 
 /// Runs the parsed command.
+/// How long the CLI waits at exit for the backup and sync round a change
+/// started (a sync round has its own network timeouts, well below this).
+const UPKEEP_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 pub fn run(cli: Cli) -> Result<(), Failure> {
     let path = session::vault_path(cli.vault)?;
     let reads_stdin = matches!(&cli.command, Command::Add(a) if a.uri.as_deref() == Some("-"));
@@ -21,14 +25,15 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         return crate::demo::run();
     }
     let mut passcodes = PasscodeSource::new(cli.passcode_stdin)?;
-    let vault = std::sync::Arc::new(session::open(&path)?);
+    let app = session::open(&path)?;
+    let vault = app.vault().clone();
     if let Command::Passcode { action } = &cli.command {
         return passcode(&vault, action, &mut passcodes);
     }
     session::unlock(&vault, &mut passcodes)?;
     let mut out = std::io::stdout().lock();
-    // Commands that can change the profiles: after them, the automatic
-    // backup and a sync round run (when on).
+    // Commands that can change the profiles: the core's upkeep backs up and
+    // syncs after them by itself; the CLI only waits for it before exiting.
     let changed = matches!(
         cli.command,
         Command::Add(_)
@@ -166,9 +171,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Demo => Ok(()),
         Command::Passcode { .. } => Ok(()),
     };
-    if result.is_ok() && changed {
-        crate::backup_cmd::after_change(&vault, &path);
-        crate::sync_cmd::after_change(&vault, &path);
+    if result.is_ok() && changed && !app.flush_upkeep(UPKEEP_WAIT) {
+        eprintln!("warning: automatic backup or sync still running; it continues next time");
     }
     result
 }

@@ -1,7 +1,8 @@
 //! Opening and unlocking the vault for one command.
 
 use crate::Failure;
-use countersign_core::{AuthenticatorError, SoftwareKeyProtector, Vault};
+use countersign_core::authenticator::{UpkeepEvent, UpkeepListener};
+use countersign_core::{Authenticator, AuthenticatorError, SoftwareKeyProtector, Vault};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,10 +10,8 @@ use zeroize::Zeroizing;
 
 /// The current Unix time from the system clock (the CLI is the shell here).
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    use countersign_core::Clock as _;
+    countersign_core::SystemClock.now_unix_s()
 }
 
 /// Where the vault is: `--vault`, `$COUNTERSIGN_VAULT`, or the data directory.
@@ -90,16 +89,46 @@ impl PasscodeSource {
     }
 }
 
-/// Opens (creating on first use) the vault at `path`.
-pub fn open(path: &Path) -> Result<Vault, Failure> {
+/// Opens (creating on first use) the vault at `path`, behind the core's
+/// façade: it backs up and syncs after changes by itself; what it did is
+/// printed on stderr (failures as warnings: the change itself is saved).
+pub fn open(path: &Path) -> Result<Authenticator, Failure> {
     let protector = Arc::new(SoftwareKeyProtector::beside(path));
-    Vault::open_or_create(path, protector, now()).map_err(|e| match e {
-        AuthenticatorError::VaultUnreadable { reason } => Failure::new(format!(
-            "the vault at {} cannot be read ({reason}); it was left untouched",
-            path.display()
-        )),
-        other => other.into(),
-    })
+    let app = Authenticator::open(path, protector, Arc::new(countersign_core::SystemClock))
+        .map_err(|e| match e {
+            AuthenticatorError::VaultUnreadable { reason } => Failure::new(format!(
+                "the vault at {} cannot be read ({reason}); it was left untouched",
+                path.display()
+            )),
+            other => other.into(),
+        })?;
+    app.set_upkeep_listener(Some(Arc::new(StderrUpkeep)));
+    Ok(app)
+}
+
+/// Prints upkeep outcomes as the CLI always worded them.
+struct StderrUpkeep;
+
+impl UpkeepListener for StderrUpkeep {
+    fn on_upkeep(&self, event: UpkeepEvent) {
+        match event {
+            UpkeepEvent::BackupWritten { path } => {
+                eprintln!("automatic backup: {}", path.display())
+            }
+            UpkeepEvent::BackupFailed { error } => {
+                eprintln!("warning: automatic backup failed: {error}")
+            }
+            UpkeepEvent::Synced { report } => {
+                eprintln!(
+                    "synced ({} sent, {} received)",
+                    report.pushed, report.pulled
+                )
+            }
+            UpkeepEvent::SyncFailed { error } => eprintln!(
+                "warning: not synced now ({error}); the change is saved and will sync later"
+            ),
+        }
+    }
 }
 
 /// Unlocks, asking for the passcode if one is set.

@@ -238,20 +238,3 @@ pub fn run(
     }
     Ok(())
 }
-
-/// After a command changed the vault: a sync round if sync is on. Offline
-/// or failing rounds are warnings.
-pub fn after_change(vault: &Vault, path: &Path) {
-    let prot = SoftwareKeyProtector::beside(path);
-    match device::status(path, &prot) {
-        Ok(Some(s)) if s.stopped.is_none() => {}
-        _ => return,
-    }
-    let Ok(rt) = rt() else { return };
-    match rt.block_on(device::sync_now(vault, path, &prot, now())) {
-        Ok(r) => eprintln!("synced ({} sent, {} received)", r.pushed, r.pulled),
-        Err(e) => {
-            eprintln!("warning: not synced now ({e}); the change is saved and will sync later")
-        }
-    }
-}

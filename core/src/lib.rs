@@ -1,5 +1,9 @@
 //! Countersign core: everything an authenticator does that is not UI.
 //!
+//! Apps hold one [`Authenticator`] per vault (the façade: vault, approve
+//! client, automatic backups, sync and their scheduling); the modules below
+//! are its parts.
+//!
 //! - [`otp`]: HOTP/TOTP/Steam code generation, pure functions of time.
 //! - [`uri`]: `otpauth://` and Google Authenticator `otpauth-migration://` parsing and writing.
 //! - [`vault`]: the encrypted SQLite vault, key slots and the passcode gate.
@@ -19,14 +23,18 @@ pub mod secret;
 pub mod uri;
 pub mod vault;
 
+pub use authenticator::Authenticator;
+pub use clock::{Clock, SystemClock};
 pub use error::AuthenticatorError;
 pub use otp::{Algorithm, Code, Generator, OtpParams, OtpType};
 pub use profile::{NewProfile, Profile};
 pub use secret::SecretBytes;
 pub use vault::{KeyProtector, ProtectorError, Settings, SoftwareKeyProtector, Vault};
 pub mod approve;
+pub mod authenticator;
 pub mod backup;
 pub mod civil;
+pub mod clock;
 pub mod export;
 pub mod import;
 pub mod sync;

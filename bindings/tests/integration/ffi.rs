@@ -3,13 +3,21 @@
 
 use countersign_ffi::{
     ffi_panic_probe, AuthError, Authenticator, Clock, CodeListener, KeystoreError, OtpAlgorithm,
-    OtpCode, OtpType, PlatformKeystore, ProfileDraft, SoftwareKeystore,
+    OtpCode, OtpType, PlatformKeystore, ProfileDraft, SoftwareKeystore, UpkeepKind, UpkeepListener,
+    UpkeepNotice,
 };
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 const RFC_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+struct Notices(Mutex<std::sync::mpsc::Sender<UpkeepNotice>>);
+impl UpkeepListener for Notices {
+    fn on_upkeep(&self, notice: UpkeepNotice) {
+        let _ = self.0.lock().unwrap().send(notice);
+    }
+}
 
 struct FixedClock(AtomicI64);
 impl Clock for FixedClock {
@@ -355,12 +363,25 @@ fn automatic_backups_through_the_bindings() {
         )
         .unwrap();
     assert!(first.starts_with(&dir));
-    // Nothing changed: nothing written. A change: one more file.
+    // Nothing changed: nothing written.
     assert_eq!(rt.block_on(f.auth.run_auto_backup()).unwrap(), None);
+    // A change: the core writes one more file by itself (nobody calls
+    // run_auto_backup) and says so through the listener.
+    let (tx, notices) = std::sync::mpsc::channel();
+    f.auth
+        .set_upkeep_listener(Some(Arc::new(Notices(Mutex::new(tx)))));
     f.auth
         .add_uri(format!("otpauth://totp/ACME:a?secret={RFC_SECRET}"))
         .unwrap();
-    let second = rt.block_on(f.auth.run_auto_backup()).unwrap().unwrap();
+    let notice = notices
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the core backs up after a change");
+    assert_eq!(notice.kind, UpkeepKind::BackupWritten);
+    let second = notice.backup_path.unwrap();
+    assert_eq!(
+        f.auth.upkeep_status().last_backup.as_deref(),
+        Some(second.as_str())
+    );
     let status = f.auth.auto_backup_status().unwrap().unwrap();
     assert_eq!(
         (status.keep, status.files.clone()),

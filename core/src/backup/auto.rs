@@ -235,6 +235,8 @@ fn write_one(
     let plain = payload::encode(&profiles, vault.settings()?, None)?;
     drop(profiles);
     let bytes = format::seal_file(now, vec![state.slot.clone()], content_key, &plain)?;
+    // A folder removed since auto-backup was turned on is made again.
+    std::fs::create_dir_all(&state.dir).map_err(BackupError::from)?;
     let path = state
         .dir
         .join(format!("{FILE_PREFIX}{}-g{generation}.csbk", stamp(now)));

@@ -84,6 +84,23 @@ pub struct Vault {
     counter_alias: String,
     /// The highest generation stored in that counter by this object.
     counter_stored: AtomicU64,
+    /// Who hears about commits and unlocks (the façade's upkeep). Called
+    /// after every lock is released; core closures only, never foreign code.
+    watchers: Mutex<Vec<VaultWatcher>>,
+    /// The highest generation announced as [`VaultEvent::Committed`].
+    announced: AtomicU64,
+}
+
+/// A function told about [`VaultEvent`]s ([`Vault::watch`]).
+pub type VaultWatcher = Arc<dyn Fn(VaultEvent) + Send + Sync>;
+
+/// What a vault tells its watchers ([`Vault::watch`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VaultEvent {
+    /// A write committed; the vault is now at this generation.
+    Committed(u64),
+    /// The vault was unlocked (at this generation).
+    Unlocked(u64),
 }
 
 impl std::fmt::Debug for Vault {
@@ -141,6 +158,7 @@ impl Drop for StateGuard<'_> {
             return;
         };
         let due = guard.counter_due();
+        let was_unlocked = guard.unlocked.is_some();
         drop(guard);
         if due > self.vault.counter_stored.load(Ordering::Acquire)
             && self
@@ -150,6 +168,11 @@ impl Drop for StateGuard<'_> {
                 .is_ok()
         {
             self.vault.counter_stored.fetch_max(due, Ordering::AcqRel);
+        }
+        // The first sight of a generation (a commit, or the one found at
+        // unlock) is announced once. Watchers skip what they already know.
+        if was_unlocked && due > self.vault.announced.fetch_max(due, Ordering::AcqRel) {
+            self.vault.announce(VaultEvent::Committed(due));
         }
     }
 }
@@ -277,6 +300,8 @@ impl Vault {
             }),
             counter_alias: slot_alias(&vault_id, COUNTER_GENERATION),
             counter_stored: AtomicU64::new(0),
+            watchers: Mutex::new(Vec::new()),
+            announced: AtomicU64::new(0),
         })
     }
 
@@ -306,6 +331,27 @@ impl Vault {
             vault: self,
             guard: Some(guard),
         })
+    }
+
+    /// Calls `f` after every committed write and every unlock, on the
+    /// thread that made it, after the vault's locks are released. `f` must
+    /// be quick (send on a channel); it must not call back into the vault
+    /// synchronously. There is no unsubscribe: watchers live as long as the
+    /// vault (the façade owns both).
+    pub fn watch(&self, f: VaultWatcher) {
+        if let Ok(mut w) = self.watchers.lock() {
+            w.push(f);
+        }
+    }
+
+    fn announce(&self, event: VaultEvent) {
+        let watchers: Vec<_> = match self.watchers.lock() {
+            Ok(w) => w.clone(),
+            Err(_) => return,
+        };
+        for w in watchers {
+            w(event);
+        }
     }
 
     /// True while locked (no keys in memory).
@@ -397,8 +443,11 @@ impl Vault {
         };
         s.committed = s.committed.max(unlocked.generation);
         outcome?;
+        let generation = unlocked.generation;
         s.unlocked = Some(unlocked);
         s.backgrounded_at = None;
+        drop(s);
+        self.announce(VaultEvent::Unlocked(generation));
         Ok(())
     }
 
@@ -427,8 +476,11 @@ impl Vault {
             let mut unlocked = load_unlocked(&s.conn, &s.vault_id, dek.expose())?;
             check_not_rolled_back(unlocked.generation, floor)?;
             set_lockout(&s.conn, &mut unlocked, Lockout::default())?;
+            let generation = unlocked.generation;
             s.unlocked = Some(unlocked);
             s.backgrounded_at = None;
+            drop(s);
+            self.announce(VaultEvent::Unlocked(generation));
             Ok(())
         };
         run().map_err(Into::into)

@@ -163,7 +163,7 @@ final class AuthenticatorTests: XCTestCase {
         }
     }
 
-    func testAutomaticBackupsAfterAChange() async throws {
+    func testAutomaticBackupsAfterAChangeWithoutTheShellAsking() async throws {
         let authenticator = try openVault(clock: FixedClock(59))
         try await authenticator.unlock(passcode: nil)
         XCTAssertNil(try authenticator.autoBackupStatus())
@@ -178,8 +178,13 @@ final class AuthenticatorTests: XCTestCase {
         let first = try await authenticator.enableAutoBackup(dir: dir, password: "backup-password", keep: 2)
         let unchanged = try await authenticator.runAutoBackup()
         XCTAssertNil(unchanged)
+        // After a change the core backs up by itself: the shell only listens.
+        let notices = UpkeepNotices()
+        authenticator.setUpkeepListener(listener: notices)
         _ = try authenticator.addUri(uri: Fixtures.rfcUri)
-        let second = try XCTUnwrap(try await authenticator.runAutoBackup())
+        let written = await notices.next(.backupWritten)
+        let second = try XCTUnwrap(written?.backupPath)
+        XCTAssertEqual(authenticator.upkeepStatus().lastBackup, second)
         let status = try XCTUnwrap(try authenticator.autoBackupStatus())
         XCTAssertEqual(status.files, [second, first])
         XCTAssertEqual(status.keep, 2)

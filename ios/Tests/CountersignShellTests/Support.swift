@@ -241,3 +241,35 @@ func waitUntil(timeout seconds: Double = 5, _ condition: () -> Bool) async -> Bo
     }
     return true
 }
+
+/// Collects what the core's upkeep (backup and sync after changes) reports.
+final class UpkeepNotices: UpkeepListener, @unchecked Sendable {
+    private let lock = NSLock()
+    private var notices: [UpkeepNotice] = []
+
+    func onUpkeep(notice: UpkeepNotice) {
+        lock.lock()
+        notices.append(notice)
+        lock.unlock()
+    }
+
+    /// The next notice of `kind` matching `accept`, within `seconds`; nil if none came.
+    func next(
+        _ kind: UpkeepKind,
+        within seconds: Double = 20,
+        where accept: (UpkeepNotice) -> Bool = { _ in true }
+    ) async -> UpkeepNotice? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            lock.lock()
+            let index = notices.firstIndex { $0.kind == kind && accept($0) }
+            let found = index.map { notices.remove(at: $0) }
+            lock.unlock()
+            if let found {
+                return found
+            }
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
+        return nil
+    }
+}

@@ -49,12 +49,14 @@ final class SyncFlowTests: XCTestCase {
         XCTAssertEqual(codesA.count, 1)
         XCTAssertEqual(try b.codesAt(unixS: t).map { $0.code }, codesA)
 
-        // A change on B reaches A.
+        // A change on B reaches A: B's core pushes it by itself (no syncNow
+        // from the shell); A pulls it with "sync now".
+        let notices = UpkeepNotices()
+        b.setUpkeepListener(listener: notices)
         _ = try b.addUri(uri: "otpauth://totp/Beta:me?secret=GEZDGNBVGY3TQOJQ&issuer=Beta")
-        let pushed = try await b.syncNow()
-        XCTAssertEqual(pushed.pushed, 1)
-        let pulled = try await a.syncNow()
-        XCTAssertEqual(pulled.added, 1)
+        let round = await notices.next(.synced) { ($0.syncReport?.pushed ?? 0) > 0 }
+        XCTAssertEqual(round?.syncReport?.pushed, 1)
+        _ = try await a.syncNow()
         XCTAssertEqual(try a.profiles().count, 2)
 
         // A deletes the server copy: B's next round is refused, B keeps its

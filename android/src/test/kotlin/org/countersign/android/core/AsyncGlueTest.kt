@@ -65,7 +65,7 @@ class AsyncGlueTest {
     }
 
     @Test
-    fun automaticBackupsAfterAChange() = withVault { auth ->
+    fun automaticBackupsAfterAChangeWithoutTheShellAsking() = withVault { auth ->
         val dir = kotlin.io.path.createTempDirectory("auto").toFile()
         try {
             assertEquals(null, auth.autoBackupStatus())
@@ -73,8 +73,12 @@ class AsyncGlueTest {
             assertTrue(error.toString(), error is AuthException.InvalidInput)
             val first = runBlocking { auth.enableAutoBackup(dir.path, "backup-password", 2u) }
             assertEquals(null, runBlocking { auth.runAutoBackup() })
+            // After a change the core backs up by itself: the shell only listens.
+            val notices = org.countersign.android.testing.UpkeepNotices()
+            auth.setUpkeepListener(notices)
             auth.addUri(rfcUri(6))
-            val second = runBlocking { auth.runAutoBackup() }
+            val second = notices.next(org.countersign.core.UpkeepKind.BACKUP_WRITTEN).backupPath
+            assertEquals(second, auth.upkeepStatus().lastBackup)
             val status = auth.autoBackupStatus()!!
             assertEquals(listOf(second, first), status.files)
             assertEquals(2u, status.keep)

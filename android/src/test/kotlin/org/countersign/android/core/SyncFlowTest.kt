@@ -7,6 +7,8 @@ import kotlinx.coroutines.runBlocking
 import org.countersign.core.systemClock
 import org.countersign.android.testing.rfcUri
 import org.countersign.android.testing.TestServer
+import org.countersign.android.testing.UpkeepNotices
+import org.countersign.core.UpkeepKind
 import org.countersign.android.testing.withVault
 import org.countersign.core.DeviceRegistration
 import org.countersign.core.AuthException
@@ -41,9 +43,15 @@ class SyncFlowTest {
                 val joined = b.syncJoin(a.syncJoinText())
                 assertEquals(1u, joined.added)
                 assertEquals(a.codes().single().code, b.codes().single().code)
+                // b's change is pushed by b's core on its own (no syncNow from the shell).
+                val notices = UpkeepNotices()
+                b.setUpkeepListener(notices)
                 b.addUri("otpauth://totp/Beta:me?secret=GEZDGNBVGY3TQOJQ&issuer=Beta")
-                assertEquals(1u, b.syncNow().pushed)
-                assertEquals(1u, a.syncNow().added)
+                var round = notices.next(UpkeepKind.SYNCED)
+                while ((round.syncReport?.pushed ?: 0u) == 0u) round = notices.next(UpkeepKind.SYNCED)
+                assertEquals(1u, round.syncReport?.pushed)
+                // a pulls it ("sync now"; a's own upkeep may have pulled it already).
+                a.syncNow()
                 assertEquals(2, a.profiles().size)
                 a.syncDeleteEverywhere()
                 try {
