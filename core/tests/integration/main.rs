@@ -1,4 +1,5 @@
-//! Integration tests of countersign-core: OTP against an independent oracle (totp-rs), backup round trips.
+//! Integration tests of countersign-core: OTP against an independent oracle (totp-rs), backup round trips,
+//! the vault file read by a second implementation of docs/vault-format.md.
 //!
 //! One test binary per crate (each file is a module): every integration-test
 //! binary links the whole dependency tree, so one binary instead of several
@@ -6,3 +7,4 @@
 
 mod backup_roundtrip;
 mod otp_oracle;
+mod vault_format;
