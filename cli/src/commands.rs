@@ -22,7 +22,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         ));
     }
     if matches!(cli.command, Command::Demo) {
+        #[cfg(feature = "demo")]
         return crate::demo::run();
+        #[cfg(not(feature = "demo"))]
+        return Err(Failure::new(
+            "this build has no demo (built with --no-default-features); the full build has it",
+        ));
     }
     let mut passcodes = PasscodeSource::new(cli.passcode_stdin)?;
     let app = session::open(&path)?;

@@ -9,6 +9,7 @@ mod approve_cmd;
 mod args;
 mod backup_cmd;
 mod commands;
+#[cfg(feature = "demo")]
 mod demo;
 mod export_cmd;
 mod session;
