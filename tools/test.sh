@@ -33,6 +33,9 @@ step "clippy (all targets, warnings are errors)"
 # cargo would unify uniffi's `cli` feature into the bindings library.
 cargo clippy --workspace --exclude uniffi-bindgen --all-targets --locked -- -D warnings
 
+step "slim CLI (no demo, no server crate) still builds"
+cargo check -p countersign-cli --no-default-features --locked
+
 step "Python venv for the SMTP sink (tools/py-env.sh: aiosmtpd)"
 COUNTERSIGN_TEST_PYTHON=$(./tools/py-env.sh | tail -n 1)
 export COUNTERSIGN_TEST_PYTHON

@@ -449,7 +449,7 @@ fn codes(
     let mut all: std::collections::HashMap<String, countersign_core::Code> = vault
         .codes_at(at)?
         .into_iter()
-        .map(|pc| (pc.id, pc.code))
+        .map(|pc| (pc.id.to_string(), pc.code))
         .collect();
     let rows: Vec<(Profile, countersign_core::Code)> = profiles
         .into_iter()

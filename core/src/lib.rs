@@ -26,7 +26,7 @@ pub mod vault;
 pub use authenticator::Authenticator;
 pub use clock::{Clock, SystemClock};
 pub use error::AuthenticatorError;
-pub use otp::{Algorithm, Code, Generator, OtpParams, OtpType};
+pub use otp::{Algorithm, Code, CodeText, Generator, OtpParams, OtpType};
 pub use profile::{NewProfile, Profile};
 pub use secret::SecretBytes;
 pub use vault::{KeyProtector, ProtectorError, Settings, SoftwareKeyProtector, Vault};

@@ -6,6 +6,7 @@
 //! in `docs/benchmarks.md`.
 
 use super::params::{Algorithm, OtpParams, OtpType, ParamError, STEAM_DIGITS};
+use super::text::CodeText;
 use crate::secret::SecretBytes;
 use hmac::{Hmac, Mac};
 use zeroize::Zeroize;
@@ -25,7 +26,7 @@ enum Keyed {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Code {
     /// The code as shown ("287082", or Steam's "2BC9X").
-    pub code: String,
+    pub code: CodeText,
     /// Start of the window, Unix seconds (HOTP: the time asked about).
     pub valid_from: i64,
     /// Seconds left in the window at the time asked about (HOTP: 0, meaning
@@ -134,21 +135,11 @@ impl Generator {
     /// truncation of RFC 4226 §5.3).
     pub fn truncate(&self, counter: u64) -> u32 {
         let msg = counter.to_be_bytes();
-        let mut tag = [0u8; 64];
-        let len = match &self.keyed {
-            Keyed::Sha1(k) => finish(k.clone(), &msg, &mut tag),
-            Keyed::Sha256(k) => finish(k.clone(), &msg, &mut tag),
-            Keyed::Sha512(k) => finish(k.clone(), &msg, &mut tag),
-        };
-        let offset = usize::from(tag[len - 1] & 0x0f);
-        let value = u32::from_be_bytes([
-            tag[offset],
-            tag[offset + 1],
-            tag[offset + 2],
-            tag[offset + 3],
-        ]) & 0x7fff_ffff;
-        tag.zeroize();
-        value
+        match &self.keyed {
+            Keyed::Sha1(k) => dynamic_truncation(k.clone(), &msg),
+            Keyed::Sha256(k) => dynamic_truncation(k.clone(), &msg),
+            Keyed::Sha512(k) => dynamic_truncation(k.clone(), &msg),
+        }
     }
 
     fn window_code(&self, step: u64) -> Code {
@@ -161,23 +152,29 @@ impl Generator {
         }
     }
 
-    fn render(&self, value: u32) -> String {
+    fn render(&self, value: u32) -> CodeText {
+        let mut buf = [b'0'; 10];
         match self.params.otp_type {
             OtpType::Steam => {
                 let mut v = value;
-                let mut out = String::with_capacity(usize::from(STEAM_DIGITS));
-                for _ in 0..STEAM_DIGITS {
-                    out.push(char::from(STEAM_ALPHABET[(v % 26) as usize]));
+                let n = usize::from(STEAM_DIGITS).min(buf.len());
+                for c in &mut buf[..n] {
+                    *c = STEAM_ALPHABET[(v % 26) as usize];
                     v /= 26;
                 }
-                out
+                CodeText::from_ascii(&buf[..n])
             }
             OtpType::Totp | OtpType::Hotp => {
-                let digits = u32::from(self.params.digits);
-                // 10 digits: the 31-bit value is < 10^10, so the modulus is a no-op.
-                let modulus = 10u64.pow(digits);
-                let n = u64::from(value) % modulus;
-                format!("{n:0width$}", width = digits as usize)
+                // Digits right to left, no formatting machinery and no heap:
+                // the refresh of every code runs once a second on a phone.
+                // 10 digits: the 31-bit value is < 10^10, so leading zeros.
+                let digits = usize::from(self.params.digits).min(buf.len());
+                let mut n = value;
+                for d in buf[..digits].iter_mut().rev() {
+                    *d = b'0' + (n % 10) as u8;
+                    n /= 10;
+                }
+                CodeText::from_ascii(&buf[..digits])
             }
         }
     }
@@ -199,12 +196,17 @@ fn remaining(unix_time: i64, period: u32, kind: OtpType) -> u32 {
     (p - t % p) as u32
 }
 
-fn finish<M: Mac>(mut mac: M, msg: &[u8], out: &mut [u8; 64]) -> usize {
+/// HMAC of `msg` under the keyed state `mac`, then RFC 4226 §5.3 dynamic
+/// truncation to 31 bits. The tag is wiped afterwards.
+fn dynamic_truncation<M: Mac>(mut mac: M, msg: &[u8]) -> u32 {
     mac.update(msg);
-    let tag = mac.finalize().into_bytes();
-    let n = tag.len();
-    out[..n].copy_from_slice(&tag);
-    n
+    let mut tag = mac.finalize().into_bytes();
+    let t = tag.as_mut_slice();
+    let offset = usize::from(t[t.len() - 1] & 0x0f);
+    let value =
+        u32::from_be_bytes([t[offset], t[offset + 1], t[offset + 2], t[offset + 3]]) & 0x7fff_ffff;
+    t.zeroize();
+    value
 }
 
 #[cfg(test)]

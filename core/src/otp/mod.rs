@@ -8,9 +8,11 @@
 
 mod engine;
 mod params;
+mod text;
 
 pub use engine::{Code, Generator};
 pub use params::{
     validate_secret_len, Algorithm, OtpParams, OtpType, ParamError, MAX_DIGITS, MAX_PERIOD_S,
     MAX_SECRET_BYTES, MIN_DIGITS, MIN_SECRET_BYTES, STEAM_DIGITS,
 };
+pub use text::CodeText;

@@ -24,6 +24,9 @@ pub(super) struct Entry {
     pub(super) generator: Generator,
     /// [`fingerprint`] of the profile, for duplicate detection.
     fingerprint: [u8; 32],
+    /// The profile id, shared with every [`ProfileCode`] (a refresh clones
+    /// a pointer, not the string).
+    shared_id: std::sync::Arc<str>,
 }
 
 impl Entry {
@@ -31,6 +34,7 @@ impl Entry {
         let generator = Generator::new(&profile.secret, profile.params)?;
         let fingerprint = fingerprint(&profile.secret, &profile.params);
         Ok(Self {
+            shared_id: std::sync::Arc::from(profile.id.as_str()),
             profile,
             generator,
             fingerprint,
@@ -73,8 +77,8 @@ pub(super) fn sort_entries(entries: &mut [Entry]) {
 /// A profile's current code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProfileCode {
-    /// Profile id.
-    pub id: String,
+    /// Profile id (shared with the vault's copy: cloning it is cheap).
+    pub id: std::sync::Arc<str>,
     /// The code.
     pub code: Code,
     /// The profile's period for a countdown ring (0 for HOTP: no countdown).
@@ -524,7 +528,7 @@ impl Vault {
             Ok(u.entries
                 .iter()
                 .map(|e| ProfileCode {
-                    id: e.profile.id.clone(),
+                    id: e.shared_id.clone(),
                     code: e.generator.code_at(t),
                     period: if e.profile.params.otp_type == OtpType::Hotp {
                         0

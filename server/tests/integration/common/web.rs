@@ -63,6 +63,7 @@ pub fn totp_at(secret_b32: &str, t: i64) -> String {
         .unwrap()
         .code_at(t)
         .code
+        .to_string()
 }
 
 pub async fn password_signin(
