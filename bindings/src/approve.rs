@@ -200,28 +200,6 @@ impl From<core_approve::SignInRequest> for SignInRequest {
     }
 }
 
-impl From<SignInRequest> for core_approve::SignInRequest {
-    fn from(r: SignInRequest) -> Self {
-        Self {
-            pairing_id: r.pairing_id,
-            server_name: r.server_name,
-            request_id: r.request_id,
-            account: r.account,
-            nonce: r.nonce,
-            context: proto::SignInContext {
-                action: r.context.action.into(),
-                service: r.context.service,
-                client_ip: r.context.client_ip,
-                user_agent: r.context.user_agent,
-                location: r.context.location,
-                created_at: r.context.created_at,
-                expires_at: r.context.expires_at,
-            },
-            tries_left: r.tries_left,
-        }
-    }
-}
-
 /// The user's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum Decision {
@@ -361,16 +339,62 @@ pub enum PasswordPairingOutcome {
     },
 }
 
-/// Receives sign-in requests while the app is watching (foreground or
-/// woken by a push). Called on a background thread with no lock held.
+/// Why a request left the waiting list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum RequestGone {
+    /// This phone answered it (`state` says how it ended).
+    Answered,
+    /// Its time ran out.
+    Expired,
+    /// The server no longer lists it (answered on another phone, replaced
+    /// by a newer request of the same sign-in, or cancelled).
+    Withdrawn,
+}
+
+/// Receives what happens to sign-in requests while the app is watching
+/// (foreground or woken by a push): the core keeps the waiting list and
+/// says when it changes. Called on a background thread with no lock held.
 #[uniffi::export(with_foreign)]
 pub trait SignInListener: Send + Sync {
     /// A request needs an answer.
     fn on_request(&self, request: SignInRequest);
+    /// A waiting request changed (fewer tries left after a wrong number).
+    fn on_request_changed(&self, request: SignInRequest);
+    /// A request left the waiting list; `state` is the server's final
+    /// state when this phone answered it.
+    fn on_request_gone(&self, request_id: String, why: RequestGone, state: Option<RequestState>);
     /// A server told the user something (shown, not answered).
     fn on_notice(&self, notice: ServerNotice);
     /// A pairing could not be checked (network, revoked); watching goes on.
     fn on_error(&self, pairing_id: String, error: AuthError);
+}
+
+/// The shell's listener as the core's.
+struct ForwardSignIn(Arc<dyn SignInListener>);
+
+impl core_approve::ApproveListener for ForwardSignIn {
+    fn on_inbox(&self, event: core_approve::InboxEvent) {
+        match event {
+            core_approve::InboxEvent::Arrived(r) => self.0.on_request(r.into()),
+            core_approve::InboxEvent::Updated(r) => self.0.on_request_changed(r.into()),
+            core_approve::InboxEvent::Left { request_id, why } => {
+                let (why, state) = match why {
+                    core_approve::Gone::Answered(s) => (RequestGone::Answered, Some(s.into())),
+                    core_approve::Gone::Expired => (RequestGone::Expired, None),
+                    core_approve::Gone::Withdrawn => (RequestGone::Withdrawn, None),
+                };
+                self.0.on_request_gone(request_id, why, state);
+            }
+        }
+    }
+
+    fn on_notice(&self, notice: core_approve::PairingNotice) {
+        self.0.on_notice(notice.into());
+    }
+
+    fn on_error(&self, pairing_id: &str, error: countersign_core::AuthenticatorError) {
+        self.0.on_error(pairing_id.to_owned(), error.into());
+    }
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -491,31 +515,6 @@ impl Authenticator {
         })
     }
 
-    /// Answers a request. Approving needs `typed_number` (the two digits
-    /// the sign-in screen shows, typed by the user; a wrong one is refused
-    /// with `WrongNumber` and counted, the third denies) and, if the vault
-    /// requires it, a screen-lock prompt.
-    pub async fn answer(
-        &self,
-        request: SignInRequest,
-        decision: Decision,
-        typed_number: u16,
-    ) -> Result<RequestState, AuthError> {
-        let now = self.now();
-        let picked_number = u8::try_from(typed_number)
-            .ok()
-            .filter(|n| *n <= proto::MAX_NUMBER)
-            .ok_or_else(|| AuthError::InvalidInput {
-                reason: "type the two digits the sign-in screen shows".into(),
-            })?;
-        let req: core_approve::SignInRequest = request.into();
-        Ok(self
-            .approver
-            .answer(&req, decision.into(), picked_number, now)
-            .await?
-            .into())
-    }
-
     /// Unpairs (telling the server when reachable); returns whether the server confirmed.
     pub async fn unpair(&self, pairing_id: String) -> Result<bool, AuthError> {
         let now = self.now();
@@ -543,9 +542,10 @@ impl Authenticator {
         crate::guard::guard(|| Ok(self.vault.pairings()?.into_iter().map(Into::into).collect()))
     }
 
-    /// Long-polls every pairing for sign-in requests and calls `listener`
-    /// for each one (each request at most once), until cancelled, dropped
-    /// or the vault locks.
+    /// Watches every pairing for sign-in requests (the core long-polls,
+    /// backs off, keeps the waiting list and calls `listener` on every
+    /// change) until cancelled, dropped or the vault locks. One watcher per
+    /// authenticator: a new one replaces the listener of the last.
     pub fn watch_sign_in_requests(
         self: Arc<Self>,
         listener: Arc<dyn SignInListener>,
@@ -553,71 +553,63 @@ impl Authenticator {
         let rt = runtime().ok_or_else(|| AuthError::Internal {
             reason: "async runtime unavailable".into(),
         })?;
-        let me = self.clone();
-        let handle = rt.spawn(async move {
-            let mut seen = std::collections::HashSet::new();
-            // Stops when the vault locks (pairings are unreadable then).
-            while let Ok(pairings) = me.vault.pairings() {
-                if pairings.is_empty() {
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    continue;
-                }
-                // One long-poll per pairing, concurrently.
-                let polls: Vec<_> = pairings
-                    .iter()
-                    .map(|p| {
-                        let me = me.clone();
-                        let id = p.id.clone();
-                        let task = tokio::spawn(async move {
-                            let now = me.now();
-                            me.approver.pending(&id, 20, now).await
-                        });
-                        (p.id.clone(), task)
-                    })
-                    .collect();
-                let mut errors = 0;
-                for (pairing_id, task) in polls {
-                    // A poll that panicked is an internal error for its pairing.
-                    let r = task.await.unwrap_or_else(|e| {
-                        Err(countersign_core::AuthenticatorError::Internal {
-                            reason: format!("request poll failed: {e}"),
-                        })
-                    });
-                    match r {
-                        Ok(found) => {
-                            for n in found.notices {
-                                let l = listener.clone();
-                                let rec: ServerNotice = n.into();
-                                let _ =
-                                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                        l.on_notice(rec)
-                                    }));
-                            }
-                            for q in found.requests {
-                                if seen.insert(q.request_id.clone()) {
-                                    let l = listener.clone();
-                                    let rec: SignInRequest = q.into();
-                                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                                        || l.on_request(rec),
-                                    ));
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            errors += 1;
-                            let l = listener.clone();
-                            let err: AuthError = e.into();
-                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                l.on_error(pairing_id, err)
-                            }));
-                        }
-                    }
-                }
-                if errors > 0 {
-                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                }
-            }
-        });
+        self.approver
+            .set_listener(Some(Arc::new(ForwardSignIn(listener))));
+        let approver = self.approver.clone();
+        let clock = self.core_clock();
+        let handle = rt.spawn(approver.watch(clock));
         Ok(Arc::new(TaskHandle::new(handle)))
+    }
+
+    /// The requests waiting for an answer, oldest first (kept by the core;
+    /// filled by the watcher, `refresh_requests` or a push).
+    pub fn waiting_requests(&self) -> Vec<SignInRequest> {
+        self.approver
+            .waiting(self.now())
+            .into_iter()
+            .map(Into::into)
+            .collect()
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl Authenticator {
+    /// Polls every pairing once without waiting (the app opened, a push
+    /// arrived) and returns the waiting requests; the watcher's listener
+    /// hears the changes too.
+    pub async fn refresh_requests(&self) -> Result<Vec<SignInRequest>, AuthError> {
+        let now = self.now();
+        Ok(self
+            .approver
+            .refresh(now)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Answers the waiting request `request_id`. Approving needs
+    /// `typed_number`, the two digits the sign-in screen shows, typed by the
+    /// user (a wrong one is refused with `WrongNumber` and counted; the
+    /// third denies) and, if the vault requires it, a screen-lock prompt.
+    /// `NotFound` when it is no longer waiting.
+    pub async fn answer_request(
+        &self,
+        request_id: String,
+        decision: Decision,
+        typed_number: u16,
+    ) -> Result<RequestState, AuthError> {
+        let now = self.now();
+        let typed = u8::try_from(typed_number)
+            .ok()
+            .filter(|n| *n <= proto::MAX_NUMBER)
+            .ok_or_else(|| AuthError::InvalidInput {
+                reason: "type the two digits the sign-in screen shows".into(),
+            })?;
+        Ok(self
+            .approver
+            .answer_by_id(&request_id, decision.into(), typed, now)
+            .await?
+            .into())
     }
 }

@@ -69,6 +69,11 @@ impl Authenticator {
     pub(crate) fn now(&self) -> i64 {
         now_from(self.clock.as_ref())
     }
+
+    /// The shell's clock as the core's.
+    pub(crate) fn core_clock(&self) -> Arc<dyn countersign_core::Clock> {
+        Arc::new(ShellClock(self.clock.clone()))
+    }
 }
 
 /// The shell's clock as the core's.

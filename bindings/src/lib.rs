@@ -33,8 +33,8 @@ mod upkeep;
 
 pub use approve::{
     Decision, DeviceRegistration, PairingFailure, PasswordPairingOutcome, PendingCheck,
-    PendingPairing, RequestAction, RequestState, ServerIdentity, ServerNotice, ServerPairing,
-    ShownContext, SignInContext, SignInListener, SignInRequest,
+    PendingPairing, RequestAction, RequestGone, RequestState, ServerIdentity, ServerNotice,
+    ServerPairing, ShownContext, SignInContext, SignInListener, SignInRequest,
 };
 pub use authenticator::{ffi_panic_probe, Authenticator};
 pub use clock::{system_clock, Clock, SystemClock};

@@ -3,7 +3,8 @@
 use countersign_core::approve::pinning::{self, Pin};
 use countersign_ffi::{
     AuthError, Authenticator, Clock, Decision, DeviceRegistration, PasswordPairingOutcome,
-    RequestAction, RequestState, ServerNotice, SignInListener, SignInRequest, SoftwareKeystore,
+    RequestAction, RequestGone, RequestState, ServerNotice, SignInListener, SignInRequest,
+    SoftwareKeystore,
 };
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,8 @@ impl Clock for SysClock {
 #[derive(Default)]
 struct Requests {
     got: Mutex<Vec<SignInRequest>>,
+    changed: Mutex<Vec<SignInRequest>>,
+    gone: Mutex<Vec<(String, RequestGone, Option<RequestState>)>>,
     notices: Mutex<Vec<ServerNotice>>,
     errors: Mutex<Vec<AuthError>>,
 }
@@ -29,6 +32,12 @@ struct Requests {
 impl SignInListener for Requests {
     fn on_request(&self, request: SignInRequest) {
         self.got.lock().unwrap().push(request);
+    }
+    fn on_request_changed(&self, request: SignInRequest) {
+        self.changed.lock().unwrap().push(request);
+    }
+    fn on_request_gone(&self, request_id: String, why: RequestGone, state: Option<RequestState>) {
+        self.gone.lock().unwrap().push((request_id, why, state));
     }
     fn on_notice(&self, notice: ServerNotice) {
         self.notices.lock().unwrap().push(notice);
@@ -130,25 +139,41 @@ async fn pair_watch_approve_unpair_through_the_bindings() {
     assert_eq!(req.context.service, "FFI NAS");
     assert_eq!(req.shown.action, RequestAction::SignIn);
     assert_eq!(req.tries_left, 3);
-    // A mistyped number is refused and counted.
+    // The core keeps it in the waiting list; the phone answers it by id.
+    assert_eq!(auth.waiting_requests(), vec![req.clone()]);
+    // A mistyped number is refused and counted; the request stays, changed.
     let typo = if number == 99 { 98 } else { number + 1 };
     assert!(matches!(
-        auth.answer(req.clone(), Decision::Approve, u16::from(typo))
+        auth.answer_request(req.request_id.clone(), Decision::Approve, u16::from(typo))
             .await,
         Err(AuthError::WrongNumber { tries_left: 2 })
     ));
+    assert_eq!(auth.waiting_requests()[0].tries_left, 2);
+    assert_eq!(listener.changed.lock().unwrap()[0].tries_left, 2);
     assert!(matches!(
-        auth.answer(req.clone(), Decision::Approve, 100).await,
+        auth.answer_request(req.request_id.clone(), Decision::Approve, 100)
+            .await,
         Err(AuthError::InvalidInput { .. })
     ));
     let state = auth
-        .answer(req.clone(), Decision::Approve, u16::from(number))
+        .answer_request(req.request_id.clone(), Decision::Approve, u16::from(number))
         .await
         .unwrap();
     assert_eq!(state, RequestState::Approved);
+    // Answered: gone from the list, the listener told how it ended.
+    assert!(auth.waiting_requests().is_empty());
+    assert_eq!(
+        listener.gone.lock().unwrap().first().cloned(),
+        Some((
+            req.request_id.clone(),
+            RequestGone::Answered,
+            Some(RequestState::Approved)
+        ))
+    );
     assert!(matches!(
-        auth.answer(req, Decision::Approve, u16::from(number)).await,
-        Err(AuthError::Rejected { ref code, .. }) if code == "already_answered"
+        auth.answer_request(req.request_id.clone(), Decision::Approve, u16::from(number))
+            .await,
+        Err(AuthError::NotFound)
     ));
 
     // A second phone pairs by password: erin has a phone, so it waits for
@@ -199,9 +224,13 @@ async fn pair_watch_approve_unpair_through_the_bindings() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(pair_req.shown.client.contains("Second phone"));
-    auth.answer(pair_req, Decision::Approve, pending.number())
-        .await
-        .unwrap();
+    auth.answer_request(
+        pair_req.request_id.clone(),
+        Decision::Approve,
+        pending.number(),
+    )
+    .await
+    .unwrap();
     let paired = second
         .finish_password_pairing(pending, 5)
         .await

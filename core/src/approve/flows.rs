@@ -719,7 +719,7 @@ pub async fn pending(
     pending_in(None, vault, pairing_id, wait_s, now, true).await
 }
 
-async fn pending_in(
+pub(super) async fn pending_in(
     cache: Option<&ConnCache>,
     vault: &Arc<Vault>,
     pairing_id: &str,
@@ -917,7 +917,7 @@ pub async fn answer(
     answer_in(None, vault, req, decision, picked_number, now).await
 }
 
-async fn answer_in(
+pub(super) async fn answer_in(
     cache: Option<&ConnCache>,
     vault: &Arc<Vault>,
     req: &SignInRequest,
@@ -1047,8 +1047,12 @@ async fn push_token_in(
 /// long-running commands, benchmarks). The free functions of this module do
 /// the same without keeping connections.
 pub struct Approver {
-    vault: Arc<Vault>,
-    conns: ConnCache,
+    pub(super) vault: Arc<Vault>,
+    pub(super) conns: ConnCache,
+    /// The requests waiting for this phone's answer (`inbox.rs`).
+    pub(super) inbox: super::inbox::Inbox,
+    /// Who hears about inbox changes, notices and poll errors (`watcher.rs`).
+    pub(super) listener: std::sync::Mutex<Option<Arc<dyn super::watcher::ApproveListener>>>,
 }
 
 impl Approver {
@@ -1057,6 +1061,8 @@ impl Approver {
         Self {
             vault,
             conns: ConnCache::default(),
+            inbox: super::inbox::Inbox::default(),
+            listener: std::sync::Mutex::new(None),
         }
     }
 
@@ -1065,48 +1071,76 @@ impl Approver {
         &self.vault
     }
 
-    /// Drops kept connections (e.g. when the vault locks).
+    /// Drops kept connections and the waiting requests (the vault locks:
+    /// nothing about sign-ins is shown while locked).
     pub fn forget_connections(&self) {
         if let Ok(mut m) = self.conns.0.lock() {
             m.clear();
         }
+        self.inbox.clear();
     }
 
-    /// See [`pending_requests`].
+    /// See [`pending_requests`]. The requests also go into the waiting
+    /// list (so they can be answered by id), its listener told.
     pub async fn pending_requests(
         &self,
         pairing_id: &str,
         wait_s: u64,
         now: i64,
     ) -> Result<Vec<SignInRequest>> {
-        Ok(pending_in(
-            Some(&self.conns),
-            &self.vault,
-            pairing_id,
-            wait_s,
-            now,
-            false,
-        )
-        .await?
-        .requests)
+        Ok(self
+            .poll_merge(pairing_id, wait_s, now, false)
+            .await?
+            .requests)
     }
 
-    /// See [`pending`].
+    /// See [`pending`]; the requests go into the waiting list too.
     pub async fn pending(&self, pairing_id: &str, wait_s: u64, now: i64) -> Result<Pending> {
-        pending_in(
+        self.poll_merge(pairing_id, wait_s, now, true).await
+    }
+
+    /// See [`check_all_pending`]; the requests go into the waiting list too.
+    pub async fn check_all_pending(&self, now: i64) -> Result<PendingCheck> {
+        let mut out = PendingCheck::default();
+        for pairing in self.vault.pairings()? {
+            match self.poll_merge(&pairing.id, 0, now, true).await {
+                Ok(mut r) => {
+                    out.requests.append(&mut r.requests);
+                    out.notices.append(&mut r.notices);
+                }
+                Err(e) => out.failures.push((pairing.id.clone(), e)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Polls one pairing and takes its list into the waiting list.
+    pub(super) async fn poll_merge(
+        &self,
+        pairing_id: &str,
+        wait_s: u64,
+        now: i64,
+        with_notices: bool,
+    ) -> Result<Pending> {
+        let found = pending_in(
             Some(&self.conns),
             &self.vault,
             pairing_id,
             wait_s,
             now,
-            true,
+            with_notices,
         )
-        .await
-    }
-
-    /// See [`check_all_pending`].
-    pub async fn check_all_pending(&self, now: i64) -> Result<PendingCheck> {
-        check_in(Some(&self.conns), &self.vault, now).await
+        .await?;
+        let offset = self
+            .vault
+            .pairing(pairing_id)
+            .map(|p| p.clock_offset_s)
+            .unwrap_or(0);
+        let events = self
+            .inbox
+            .merge(pairing_id, found.requests.clone(), offset, now);
+        self.tell(events);
+        Ok(found)
     }
 
     /// See [`answer`].

@@ -13,8 +13,10 @@
 
 pub mod client;
 pub mod flows;
+pub mod inbox;
 pub mod pinning;
 pub mod protocol;
+pub mod watcher;
 
 pub use flows::{
     answer, check_all_pending, fetch_server_identity, finish_password_pairing, pair_with_invite,
@@ -22,4 +24,6 @@ pub use flows::{
     update_push_token, Approver, ConnCache, DeviceInfo, PairingNotice, PasswordPairing, Pending,
     PendingCheck, PendingPairing, ServerIdentity, ShownContext, SignInRequest, SignedAnswer,
 };
+pub use inbox::{Gone, InboxEvent, MAX_WAITING};
 pub use protocol::{Action, Decision, RequestState, SignInContext};
+pub use watcher::ApproveListener;

@@ -193,21 +193,23 @@ final class ApproveFlowTests: XCTestCase {
         let typed = UInt16(number)
         let typo: UInt16 = typed == 99 ? 98 : typed + 1
         do {
-            _ = try await authenticator.answer(request: signIn, decision: .approve, typedNumber: typo)
+            _ = try await authenticator.answerRequest(requestId: signIn.requestId, decision: .approve, typedNumber: typo)
             XCTFail("a wrong number must be refused")
         } catch AuthError.WrongNumber(let triesLeft) {
             XCTAssertEqual(triesLeft, 2)
         }
 
         let promptsBefore = keystore.promptCount
-        let state = try await authenticator.answer(request: signIn, decision: .approve, typedNumber: typed)
+        XCTAssertEqual(authenticator.waitingRequests().first?.triesLeft, 2)
+        let state = try await authenticator.answerRequest(requestId: signIn.requestId, decision: .approve, typedNumber: typed)
         XCTAssertEqual(state, .approved)
         XCTAssertEqual(keystore.promptCount, promptsBefore + 1, "approving confirms through the keystore")
+        // Answered: no longer waiting, so a second answer finds nothing.
+        XCTAssertTrue(authenticator.waitingRequests().isEmpty)
         do {
-            _ = try await authenticator.answer(request: signIn, decision: .approve, typedNumber: typed)
+            _ = try await authenticator.answerRequest(requestId: signIn.requestId, decision: .approve, typedNumber: typed)
             XCTFail("a second answer must be refused")
-        } catch AuthError.Rejected(let code, let reason) {
-            XCTAssertEqual(code, "already_answered", reason)
+        } catch AuthError.NotFound {
         }
 
         // The browser's poll now carries a session for that account.
@@ -273,7 +275,7 @@ final class ApproveFlowTests: XCTestCase {
         let request = try XCTUnwrap(try await first.pendingRequests(pairingId: pairing.id, waitS: 5).first)
         XCTAssertEqual(request.shown.action, .pairDevice)
         XCTAssertTrue(request.shown.client.contains("Second Swift phone"), request.shown.client)
-        let state = try await first.answer(request: request, decision: .approve, typedNumber: pending.number())
+        let state = try await first.answerRequest(requestId: request.requestId, decision: .approve, typedNumber: pending.number())
         XCTAssertEqual(state, .approved)
         let paired = try await second.finishPasswordPairing(pending: pending, waitS: 5)
         XCTAssertEqual(paired?.account, user)
@@ -281,6 +283,55 @@ final class ApproveFlowTests: XCTestCase {
         // The first phone is told, as a notice rather than a request.
         let notices = try await first.checkPending().notices
         XCTAssertTrue(notices.contains { $0.kind == "device_paired" }, "\(notices)")
+    }
+
+    /// The Approve screen (mirrors Android's ApproveViewModelTest).
+    @MainActor
+    func testApproveScreenListsTypesTheNumberApprovesAndReports() async throws {
+        let server = try makeServerClient()
+        let clock = FixedClock(DeviceClock().nowUnixS())
+        let authenticator = try openVault(clock: clock, keystore: TestKeystore())
+        try await authenticator.unlock(passcode: nil)
+        try await authenticator.enableBiometrics()
+        let user = try await newUser("swiftvm", on: server)
+        _ = try await authenticator.pairWithInvite(invite: try await invite(user, on: server), device: device)
+        let model = ApproveViewModel(authenticator: authenticator, clock: clock)
+        try model.start()
+        defer { model.stop() }
+
+        let started = try await server.send("POST", "/v1/signin/start",
+                                            json: #"{"username":"\#(user)","password":"\#(password)"}"#)
+        let start = try TestServerClient.object(started.text)
+        let number = try XCTUnwrap(start["number"] as? Int, started.text)
+        let requestId = try XCTUnwrap(start["request_id"] as? String, started.text)
+        let arrived = await waitUntil(timeout: 20) { model.rows.count == 1 }
+        XCTAssertTrue(arrived, "the core's watcher brings the request in")
+        let row = try XCTUnwrap(model.rows.first)
+        XCTAssertEqual(row.requestId, requestId)
+        XCTAssertEqual(row.title, "Sign in to \(try authenticator.pairings()[0].serverName) as \(user)")
+        XCTAssertTrue(row.from.hasPrefix("SwiftTestBrowser"), row.from)
+        XCTAssertEqual(row.triesLeft, 3)
+
+        await model.approve(requestId: requestId, typed: "1a")
+        XCTAssertEqual(model.message, "Type the two digits the sign-in screen shows.")
+        let typo = number == 99 ? 98 : number + 1
+        await model.approve(requestId: requestId, typed: String(typo))
+        XCTAssertEqual(model.message, "That is not the number on the sign-in screen. Try again (2 left).")
+        XCTAssertEqual(model.rows.first?.triesLeft, 2)
+        await model.approve(requestId: requestId, typed: String(format: "%02d", number))
+        XCTAssertEqual(model.message, "Approved.")
+        XCTAssertTrue(model.rows.isEmpty)
+        await model.deny(requestId: requestId)
+        XCTAssertEqual(model.message, "This sign-in is no longer waiting.")
+
+        let again = try await server.send("POST", "/v1/signin/start",
+                                          json: #"{"username":"\#(user)","password":"\#(password)"}"#)
+        let second = try XCTUnwrap(try TestServerClient.object(again.text)["request_id"] as? String)
+        await model.refresh()
+        XCTAssertEqual(model.rows.map(\.requestId), [second])
+        await model.report(requestId: second)
+        XCTAssertEqual(model.message, "Denied and reported.")
+        XCTAssertTrue(model.rows.isEmpty)
     }
 
     // MARK: Helpers

@@ -27,6 +27,21 @@ open class UiText {
         else -> unnamedAccount
     }
 
+    /** The typed number is not one or two digits. */
+    open val typeTheNumber: String get() = "Type the two digits the sign-in screen shows"
+
+    /** The request was answered elsewhere, expired or replaced. */
+    open val requestGone: String get() = "This sign-in is no longer waiting"
+
+    /** How an answered sign-in ended. */
+    open fun answered(state: org.countersign.core.RequestState): String = when (state) {
+        org.countersign.core.RequestState.APPROVED -> "Approved"
+        org.countersign.core.RequestState.DENIED -> "Denied"
+        org.countersign.core.RequestState.REPORTED -> "Denied and reported"
+        org.countersign.core.RequestState.EXPIRED -> "The sign-in had expired"
+        org.countersign.core.RequestState.PENDING -> "Still waiting"
+    }
+
     /** Text for any failure; [AuthException]s get [authError], anything else a generic line. */
     open fun error(e: Throwable): String =
         if (e is AuthException) authError(e) else "Something went wrong; please try again"

@@ -58,18 +58,20 @@ class ApproveFlowTest {
             assertEquals(3u, request.triesLeft)
             val typo = if (number == 99) 98 else number + 1
             try {
-                auth.answer(request, Decision.APPROVE, typo.toUShort())
+                auth.answerRequest(request.requestId, Decision.APPROVE, typo.toUShort())
                 fail("a wrong number must be refused")
             } catch (e: AuthException.WrongNumber) {
                 assertEquals(2u, e.triesLeft)
             }
 
-            assertEquals(RequestState.APPROVED, auth.answer(request, Decision.APPROVE, number.toUShort()))
+            assertEquals(2u, auth.waitingRequests().single().triesLeft)
+            assertEquals(RequestState.APPROVED, auth.answerRequest(request.requestId, Decision.APPROVE, number.toUShort()))
+            // Answered: no longer waiting, so a second answer finds nothing.
+            assertTrue(auth.waitingRequests().isEmpty())
             try {
-                auth.answer(request, Decision.APPROVE, number.toUShort())
+                auth.answerRequest(request.requestId, Decision.APPROVE, number.toUShort())
                 fail("a second answer must be refused")
-            } catch (e: AuthException.Rejected) {
-                assertEquals("already_answered", e.code)
+            } catch (e: AuthException.NotFound) {
             }
             val (_, status) = http("GET", "/v1/signin/$requestId?poll_token=$pollToken&wait=0")
             assertEquals("approved", jsonString(status, "state"))
@@ -123,7 +125,7 @@ class ApproveFlowTest {
                     val request = first.pendingRequests(pairing.id, 5u).single()
                     assertEquals(RequestAction.PAIR_DEVICE, request.shown.action)
                     assertTrue(request.shown.client, request.shown.client.contains("Second JVM phone"))
-                    assertEquals(RequestState.APPROVED, first.answer(request, Decision.APPROVE, pending.number()))
+                    assertEquals(RequestState.APPROVED, first.answerRequest(request.requestId, Decision.APPROVE, pending.number()))
                     val paired = second.finishPasswordPairing(pending, 5u)
                     assertEquals(user, paired?.account)
                     val notices = first.checkPending().notices
