@@ -290,7 +290,7 @@ impl Authenticator {
                 .vault
                 .codes_at(unix_s)?
                 .into_iter()
-                .map(|pc| OtpCode::new(pc.id.to_string(), pc.code, pc.period))
+                .map(|pc| OtpCode::new(String::from(&*pc.id), pc.code, pc.period))
                 .collect())
         })
     }

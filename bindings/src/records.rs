@@ -190,7 +190,7 @@ impl OtpCode {
     pub(crate) fn new(profile_id: String, c: core::Code, period: u32) -> Self {
         Self {
             profile_id,
-            code: c.code.to_string(),
+            code: String::from(c.code),
             valid_from: c.valid_from,
             valid_for_s: c.valid_for_s,
             period,
