@@ -132,6 +132,46 @@ pub(crate) async fn wait_for(
     }
 }
 
+/// The one long-poll on an approve request (the web's `/signin/status`,
+/// the API's `/v1/signin/{id}` and `/v1/pair/{id}`): reads request `id`
+/// until it leaves `pending`, `wait` runs out, it expires (woken at expiry
+/// so the caller sees `expired` promptly) or the server shuts down. `vet`
+/// checks every read (poll token, kind) and may refuse. `Ok(None)` when
+/// there is no such request.
+pub(crate) async fn await_request<E: From<crate::store::StoreError>>(
+    shared: &Shared,
+    id: &str,
+    wait: Option<u64>,
+    mut vet: impl FnMut(&crate::store::RequestRecord) -> Result<(), E>,
+) -> Result<
+    Option<(
+        crate::store::RequestRecord,
+        countersign_core::approve::protocol::RequestState,
+    )>,
+    E,
+> {
+    use countersign_core::approve::protocol::RequestState;
+    let until = tokio::time::Instant::now() + wait_duration(wait);
+    let notify = shared.hub.request(id);
+    loop {
+        let notified = enabled(&notify);
+        let Some(record) = shared.store.request(id.to_owned()).await? else {
+            return Ok(None);
+        };
+        vet(&record)?;
+        let now = shared.now();
+        let state = record.effective_state(now);
+        let real_now = tokio::time::Instant::now();
+        if state != RequestState::Pending || real_now >= until || *shared.shutdown.borrow() {
+            return Ok(Some((record, state)));
+        }
+        let to_expiry =
+            Duration::from_secs(u64::try_from(record.context.expires_at - now).unwrap_or(0));
+        let mut notified = notified;
+        wait_for(shared, notified.as_mut(), until.min(real_now + to_expiry)).await;
+    }
+}
+
 /// Subscribes and returns a ready-to-await `Notified` (enabled, so a
 /// notification after this call is not missed).
 pub(crate) fn enabled(notify: &Notify) -> std::pin::Pin<Box<tokio::sync::futures::Notified<'_>>> {

@@ -37,11 +37,11 @@ use countersign_core::approve::protocol::{
 };
 use serde::Deserialize;
 
+use super::await_request;
 use super::error::ApiError;
 use super::extract::{check_skew, ApiJson, ApiPath, ApiQuery, ClientIp};
 use super::signin::{start_approve, ApproveStart};
 use super::validate::{self, MAX_PAIR_TOKEN_BYTES};
-use super::{enabled, wait_duration, wait_for};
 use crate::accounts::{check_username, name_key};
 use crate::config::PairingPolicy;
 use crate::crypto::{digest_eq, is_id, random_id, sha256, verify_password, MAX_PASSWORD_BYTES};
@@ -419,29 +419,14 @@ pub(crate) async fn status(
         return Err(unknown());
     }
     let poll_hash = sha256(query.poll_token.as_bytes());
-    let until = tokio::time::Instant::now() + wait_duration(query.wait);
-    let notify = shared.hub.request(&id);
-    let (record, state) = loop {
-        let notified = enabled(&notify);
-        let record = shared
-            .store
-            .request(id.clone())
-            .await?
-            .ok_or_else(unknown)?;
+    let (record, state) = await_request(&shared, &id, query.wait, |record| {
         if !digest_eq(&poll_hash, &record.poll_token_hash) || record.new_device.is_none() {
             return Err(unknown());
         }
-        let state = record.effective_state(shared.now());
-        let real_now = tokio::time::Instant::now();
-        if state != RequestState::Pending || real_now >= until || *shared.shutdown.borrow() {
-            break (record, state);
-        }
-        let to_expiry = std::time::Duration::from_secs(
-            u64::try_from(record.context.expires_at - shared.now()).unwrap_or(0),
-        );
-        let mut notified = notified;
-        wait_for(&shared, notified.as_mut(), until.min(real_now + to_expiry)).await;
-    };
+        Ok(())
+    })
+    .await?
+    .ok_or_else(unknown)?;
     let refusal =
         |code: &'static str, text: &'static str| ApiError::new(StatusCode::FORBIDDEN, code, text);
     match state {

@@ -23,10 +23,10 @@ use countersign_core::approve::protocol::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::await_request;
 use super::error::ApiError;
 use super::extract::{bearer, user_agent, ApiJson, ApiPath, ApiQuery, ClientIp};
 use super::pairing::{check_password, invalid_credentials};
-use super::{enabled, wait_duration, wait_for};
 use crate::accounts::{check_username, name_key, SignInMethod};
 use crate::crypto::{
     digest_eq, is_id, random_bytes, random_id, random_number, random_token, sha256,
@@ -272,15 +272,7 @@ pub(crate) async fn status(
         return Err(unknown());
     }
     let poll_hash = sha256(query.poll_token.as_bytes());
-    let until = tokio::time::Instant::now() + wait_duration(query.wait);
-    let notify = shared.hub.request(&id);
-    let (record, state) = loop {
-        let notified = enabled(&notify);
-        let record = shared
-            .store
-            .request(id.clone())
-            .await?
-            .ok_or_else(unknown)?;
+    let (record, state) = await_request(&shared, &id, query.wait, |record| {
         // A pairing approval is finished at `GET /v1/pair/{id}` and never
         // turns into a session.
         if !digest_eq(&poll_hash, &record.poll_token_hash)
@@ -288,19 +280,10 @@ pub(crate) async fn status(
         {
             return Err(unknown());
         }
-        let now = shared.now();
-        let state = record.effective_state(now);
-        let real_now = tokio::time::Instant::now();
-        if state != RequestState::Pending || real_now >= until || *shared.shutdown.borrow() {
-            break (record, state);
-        }
-        // Wake at expiry too, so the caller sees `expired` promptly.
-        let to_expiry = std::time::Duration::from_secs(
-            u64::try_from(record.context.expires_at - now).unwrap_or(0),
-        );
-        let mut notified = notified;
-        wait_for(&shared, notified.as_mut(), until.min(real_now + to_expiry)).await;
-    };
+        Ok(())
+    })
+    .await?
+    .ok_or_else(unknown)?;
     let mut session_token = None;
     if state == RequestState::Approved && !record.session_issued {
         let (token, session) = new_session(&shared, &record.account)?;

@@ -45,7 +45,6 @@ use crate::accounts::{check_username, name_key, SignInMethod};
 use crate::api::extract::{user_agent, ClientIp};
 use crate::api::pairing::check_password;
 use crate::api::signin::{start_approve, ApproveStart};
-use crate::api::{enabled, wait_duration, wait_for};
 use crate::crypto::{random_token, sha256};
 use crate::error::ServerError;
 use crate::state::Shared;
@@ -679,26 +678,13 @@ pub(crate) async fn status(
     let Some(id) = flow.request_id else {
         return Ok(none);
     };
-    let until = tokio::time::Instant::now() + wait_duration(q.wait);
-    let notify = shared.hub.request(&id);
-    loop {
-        let notified = enabled(&notify);
-        let Some(record) = shared.store.request(id.clone()).await? else {
-            return Ok(none);
-        };
-        let state = record.effective_state(shared.now());
-        let real_now = tokio::time::Instant::now();
-        if state != RequestState::Pending || real_now >= until || *shared.shutdown.borrow() {
-            return Ok(Json(FlowStatus {
-                state: state.as_str(),
-            }));
-        }
-        let to_expiry = std::time::Duration::from_secs(
-            u64::try_from(record.context.expires_at - shared.now()).unwrap_or(0),
-        );
-        let mut notified = notified;
-        wait_for(&shared, notified.as_mut(), until.min(real_now + to_expiry)).await;
-    }
+    let found = crate::api::await_request::<PageError>(&shared, &id, q.wait, |_| Ok(())).await?;
+    Ok(match found {
+        Some((_, state)) => Json(FlowStatus {
+            state: state.as_str(),
+        }),
+        None => none,
+    })
 }
 
 /// `POST /signin/finish`: completes an approved flow.

@@ -440,12 +440,20 @@ async fn push_tokens_become(ts: &TestServer, want: &[bool]) -> Vec<bool> {
         let (_, list) = ts
             .admin(reqwest::Method::GET, "/v1/admin/users/alice/devices", None)
             .await;
-        got = list["devices"]
+        // By platform (android, then ios): the list's own order is by id.
+        let mut devices: Vec<(String, bool)> = list["devices"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|d| d["has_push_token"].as_bool().unwrap())
+            .map(|d| {
+                (
+                    d["platform"].as_str().unwrap().to_owned(),
+                    d["has_push_token"].as_bool().unwrap(),
+                )
+            })
             .collect();
+        devices.sort();
+        got = devices.into_iter().map(|(_, t)| t).collect();
         if got == want {
             break;
         }
@@ -489,9 +497,19 @@ async fn tokens_the_services_call_dead_are_cleared() {
     ]}});
     let mut fcm = Receiver::start(StatusCode::NOT_FOUND, unregistered).await;
     let ts = server_with_push_answers(&apns, &fcm).await;
-    assert_eq!(push_tokens_become(&ts, &[true, true]).await, [true, true]);
+    // Pairing the Android phone was announced to the iPhone (a notice
+    // wake-up): APNs calls that token dead, so it goes first. (Waiting for
+    // it makes the order fixed; before, the test raced that notice.)
+    let notice = apns.next().await;
+    assert!(
+        notice.path.ends_with("/abcdef0123456789"),
+        "{}",
+        notice.path
+    );
+    // [android, ios]
+    assert_eq!(push_tokens_become(&ts, &[true, false]).await, [true, false]);
+    // A sign-in wakes the phone that still has a token: FCM calls it dead.
     ts.start_signin("alice", None).await.unwrap();
-    apns.next().await;
     fcm.next().await;
     assert_eq!(
         push_tokens_become(&ts, &[false, false]).await,
