@@ -359,26 +359,20 @@ pub(crate) fn print_import(
     for p in &r.added {
         writeln!(out, "added {} {}", short(&p.id), p.display_name())?;
     }
-    if let Some(why) = r.nothing_added() {
-        if r.total > 1 {
-            for s in &r.skipped {
-                eprintln!(
-                    "countersign: skipped entry {}{}: {}",
-                    s.index + 1,
-                    line_of(s),
-                    s.error
-                );
-            }
+    let nothing = r.nothing_added();
+    // A lone entry's failure is the error itself; otherwise each skip is listed.
+    if nothing.is_none() || r.total > 1 {
+        for s in &r.skipped {
+            eprintln!(
+                "countersign: skipped entry {}{}: {}",
+                s.index + 1,
+                line_of(s),
+                s.error
+            );
         }
-        return Err(Failure::new(why));
     }
-    for s in &r.skipped {
-        eprintln!(
-            "countersign: skipped entry {}{}: {}",
-            s.index + 1,
-            line_of(s),
-            s.error
-        );
+    if let Some(why) = nothing {
+        return Err(Failure::new(why));
     }
     match r.source {
         Source::Export(f) => {

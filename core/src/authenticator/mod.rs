@@ -150,15 +150,7 @@ impl Authenticator {
     /// Turns automatic backups on (see [`auto::enable`]); writes the first
     /// one now. From then on the upkeep worker writes one after changes.
     pub fn enable_auto_backup(&self, dir: &Path, password: &str, keep: u32) -> Result<PathBuf> {
-        auto::enable(
-            &self.vault,
-            &self.path,
-            self.protector.as_ref(),
-            dir,
-            password,
-            keep,
-            self.now(),
-        )
+        self.enable_auto_backup_with_kdf(dir, password, keep, crate::backup::KdfParams::DEFAULT)
     }
 
     /// [`Authenticator::enable_auto_backup`] with explicit KDF parameters (tests).
