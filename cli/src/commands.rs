@@ -122,7 +122,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             writeln!(out, "{art}\n{}", p.display_name())?;
             Ok(())
         }
-        Command::Watch => crate::watch::run(&vault),
+        Command::Watch => {
+            // The full-screen view owns the terminal: upkeep outcomes are
+            // kept in the façade's status instead of printed over it.
+            app.set_upkeep_listener(None);
+            crate::watch::run(&vault)
+        }
         Command::Pair(a) => crate::approve_cmd::pair(&vault, a, &mut passcodes, &mut out),
         Command::Settings {
             screen_lock_after_approve,
