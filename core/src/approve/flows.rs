@@ -794,21 +794,9 @@ pub(super) async fn pending_in(
 
 /// Checks every pairing once (when the app opens or a push arrives).
 pub async fn check_all_pending(vault: &Arc<Vault>, now: i64) -> Result<PendingCheck> {
-    check_in(None, vault, now).await
-}
-
-async fn check_in(cache: Option<&ConnCache>, vault: &Arc<Vault>, now: i64) -> Result<PendingCheck> {
-    let mut out = PendingCheck::default();
-    for pairing in vault.pairings()? {
-        match pending_in(cache, vault, &pairing.id, 0, now, true).await {
-            Ok(mut r) => {
-                out.requests.append(&mut r.requests);
-                out.notices.append(&mut r.notices);
-            }
-            Err(e) => out.failures.push((pairing.id.clone(), e)),
-        }
-    }
-    Ok(out)
+    Approver::new(Arc::clone(vault))
+        .check_all_pending(now)
+        .await
 }
 
 /// A signed answer ready to send (kept separate from sending so a test or

@@ -43,9 +43,6 @@ pub struct Authenticator {
     path: PathBuf,
     protector: Arc<dyn KeyProtector>,
     clock: Arc<dyn Clock>,
-    /// One sync round at a time (the worker's and the app's): rounds read
-    /// and write the same sync state.
-    sync_gate: Arc<tokio::sync::Mutex<()>>,
     upkeep: upkeep::Handle,
 }
 
@@ -80,14 +77,12 @@ impl Authenticator {
     ) -> Result<Self> {
         let now = clock.now_unix_s();
         let vault = Arc::new(Vault::open_or_create(path, protector.clone(), now)?);
-        let sync_gate = Arc::new(tokio::sync::Mutex::new(()));
         let upkeep = upkeep::start(
             upkeep::Parts {
                 vault: vault.clone(),
                 path: path.to_owned(),
                 protector: protector.clone(),
                 clock: clock.clone(),
-                sync_gate: sync_gate.clone(),
             },
             quiet,
         )?;
@@ -97,7 +92,6 @@ impl Authenticator {
             path: path.to_owned(),
             protector,
             clock,
-            sync_gate,
             upkeep,
         })
     }
@@ -199,12 +193,12 @@ impl Authenticator {
     /// One sync round now (the upkeep worker runs them by itself after
     /// changes and on unlock).
     pub async fn sync_now(&self) -> Result<SyncReport> {
-        let _one_round = self.sync_gate.lock().await;
-        let report =
-            device::sync_now(&self.vault, &self.path, self.protector.as_ref(), self.now()).await?;
-        // Its merge is not a user change: it starts no automatic round, only
-        // the automatic backup of what came in.
-        self.upkeep.merged(&self.vault, &report);
+        // Alone, and its merge is not a user change: it starts no
+        // automatic round, only the automatic backup of what came in.
+        let (report, _) = self
+            .upkeep
+            .sync_round(&self.vault, &self.path, self.protector.as_ref(), self.now())
+            .await?;
         Ok(report)
     }
 }

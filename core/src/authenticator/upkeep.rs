@@ -22,7 +22,7 @@ use crate::clock::Clock;
 use crate::error::AuthenticatorError;
 use crate::sync::device::{self, SyncReport};
 use crate::vault::{KeyProtector, Vault, VaultEvent};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -92,6 +92,9 @@ struct Shared {
     /// left the vault at: commit events up to it are sync's own, not the
     /// user's, and start no round.
     merged_generation: AtomicU64,
+    /// One sync round at a time (the worker's and the app's "sync now"):
+    /// rounds read and write the same sync state.
+    sync_gate: tokio::sync::Mutex<()>,
 }
 
 /// The façade's handle: stops and joins the thread on drop.
@@ -116,9 +119,15 @@ impl Handle {
             .unwrap_or_default()
     }
 
-    /// After a sync round merged changes into the vault.
-    pub(super) fn merged(&self, vault: &Vault, report: &SyncReport) {
-        note_merge(&self.shared, vault, report);
+    /// One sync round for the app's "sync now" (see [`sync_round`]).
+    pub(super) async fn sync_round(
+        &self,
+        vault: &Vault,
+        path: &Path,
+        protector: &dyn KeyProtector,
+        now: i64,
+    ) -> Result<(SyncReport, bool)> {
+        sync_round(&self.shared, vault, path, protector, now).await
     }
 
     pub(super) fn flush(&self, timeout: Duration) -> bool {
@@ -144,12 +153,25 @@ impl Drop for Handle {
     }
 }
 
-fn note_merge(shared: &Shared, vault: &Vault, report: &SyncReport) {
-    if report.added + report.updated + report.removed > 0 {
+/// One sync round, alone (the gate), with its merge remembered so the
+/// commits it made start no further round. Answers the report and whether
+/// the merge changed profiles here.
+async fn sync_round(
+    shared: &Shared,
+    vault: &Vault,
+    path: &Path,
+    protector: &dyn KeyProtector,
+    now: i64,
+) -> Result<(SyncReport, bool)> {
+    let _one_round = shared.sync_gate.lock().await;
+    let report = device::sync_now(vault, path, protector, now).await?;
+    let merged = report.added + report.updated + report.removed > 0;
+    if merged {
         if let Ok(g) = vault.generation() {
             shared.merged_generation.fetch_max(g, Ordering::AcqRel);
         }
     }
+    Ok((report, merged))
 }
 
 /// What the worker works on (the façade's own parts).
@@ -158,7 +180,6 @@ pub(super) struct Parts {
     pub path: PathBuf,
     pub protector: Arc<dyn KeyProtector>,
     pub clock: Arc<dyn Clock>,
-    pub sync_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Starts the worker.
@@ -168,7 +189,6 @@ pub(super) fn start(parts: Parts, quiet: Duration) -> Result<Handle> {
         path,
         protector,
         clock,
-        sync_gate,
     } = parts;
     let (tx, rx) = mpsc::channel::<Msg>();
     let events = Mutex::new(tx.clone());
@@ -181,13 +201,13 @@ pub(super) fn start(parts: Parts, quiet: Duration) -> Result<Handle> {
         listener: Mutex::new(None),
         status: Mutex::new(UpkeepStatus::default()),
         merged_generation: AtomicU64::new(0),
+        sync_gate: tokio::sync::Mutex::new(()),
     });
     let worker = Worker {
         vault,
         path,
         protector,
         clock,
-        sync_gate,
         shared: shared.clone(),
         runtime: tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -214,14 +234,13 @@ struct Worker {
     path: PathBuf,
     protector: Arc<dyn KeyProtector>,
     clock: Arc<dyn Clock>,
-    sync_gate: Arc<tokio::sync::Mutex<()>>,
     shared: Arc<Shared>,
     /// For the sync round's network calls (this thread's own).
     runtime: tokio::runtime::Runtime,
 }
 
 impl Worker {
-    fn run(mut self, rx: mpsc::Receiver<Msg>, quiet: Duration) {
+    fn run(self, rx: mpsc::Receiver<Msg>, quiet: Duration) {
         let mut due_since: Option<Instant> = None;
         // A backup is checked whenever work runs (it is skipped when the
         // generation did not move); a sync round only after a change of the
@@ -254,28 +273,30 @@ impl Worker {
                     self.set_due(true);
                 }
                 Some(Msg::Flush(done)) => {
-                    if due_since.is_some() {
-                        due_since = self.work(&mut sync_due);
+                    if due_since.take().is_some() {
+                        self.work(&mut sync_due);
                     }
                     let _ = done.send(());
                 }
-                None => due_since = self.work(&mut sync_due),
+                None => {
+                    due_since = None;
+                    self.work(&mut sync_due);
+                }
             }
         }
     }
 
     /// Runs the due work if the vault is unlocked. Locked, it stays due
     /// (`UpkeepStatus::due`) and the unlock's own event starts it again.
-    fn work(&mut self, sync_due: &mut bool) -> Option<Instant> {
+    fn work(&self, sync_due: &mut bool) {
         if self.vault.is_locked() {
-            return None;
+            return;
         }
         self.backup();
         if std::mem::take(sync_due) {
             self.sync();
         }
         self.set_due(false);
-        None
     }
 
     fn backup(&self) {
@@ -300,34 +321,25 @@ impl Worker {
         }
     }
 
-    fn sync(&mut self) {
+    fn sync(&self) {
         match device::status(&self.path, self.protector.as_ref()) {
             Ok(Some(status)) if status.stopped.is_none() => {}
             Ok(_) => return,
-            Err(error) => {
-                self.record(|s| s.sync_error = Some(error.clone()));
-                self.tell(UpkeepEvent::SyncFailed { error });
-                return;
-            }
+            Err(error) => return self.sync_failed(error),
         }
-        let outcome = self.runtime.block_on(async {
-            let _one_round = self.sync_gate.lock().await;
-            device::sync_now(
-                &self.vault,
-                &self.path,
-                self.protector.as_ref(),
-                self.clock.now_unix_s(),
-            )
-            .await
-        });
+        let outcome = self.runtime.block_on(sync_round(
+            &self.shared,
+            &self.vault,
+            &self.path,
+            self.protector.as_ref(),
+            self.clock.now_unix_s(),
+        ));
         match outcome {
-            Ok(report) => {
-                // The round's merge committed: not a change to sync again.
-                // (A user edit made during this very round is then synced
-                // with the next change or unlock: delayed, never lost — its
-                // entry stays dirty until pushed.)
-                note_merge(&self.shared, &self.vault, &report);
-                if report.added + report.updated + report.removed > 0 {
+            Ok((report, merged)) => {
+                // (A user edit made during this very round is synced with
+                // the next change or unlock: delayed, never lost — its entry
+                // stays dirty until pushed.)
+                if merged {
                     // What came from other devices goes into the backup too.
                     self.backup();
                 }
@@ -337,11 +349,13 @@ impl Worker {
                 });
                 self.tell(UpkeepEvent::Synced { report });
             }
-            Err(error) => {
-                self.record(|s| s.sync_error = Some(error.clone()));
-                self.tell(UpkeepEvent::SyncFailed { error });
-            }
+            Err(error) => self.sync_failed(error),
         }
+    }
+
+    fn sync_failed(&self, error: AuthenticatorError) {
+        self.record(|s| s.sync_error = Some(error.clone()));
+        self.tell(UpkeepEvent::SyncFailed { error });
     }
 
     fn set_due(&self, due: bool) {
