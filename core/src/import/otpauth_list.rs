@@ -20,11 +20,20 @@ use crate::uri::{parse_any, ParsedUri};
 pub fn parse(
     bytes: &[u8],
 ) -> Result<Vec<Result<NewProfile, AuthenticatorError>>, AuthenticatorError> {
+    Ok(parse_numbered(bytes)?.into_iter().map(|(_, e)| e).collect())
+}
+
+/// One entry of a URI list and the (1-based) line it came from.
+pub type NumberedEntry = (usize, Result<NewProfile, AuthenticatorError>);
+
+/// [`parse`], each entry with the line it came from, so a report can say
+/// which line was skipped. Same errors.
+pub fn parse_numbered(bytes: &[u8]) -> Result<Vec<NumberedEntry>, AuthenticatorError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| invalid("the URI list is not UTF-8 text"))?
         .trim_start_matches('\u{feff}');
     let mut out = Vec::new();
-    for line in text.lines() {
+    for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -35,13 +44,13 @@ pub fn parse(
             )));
         }
         match parse_any(line) {
-            Ok(ParsedUri::Single(p)) => out.push(Ok(p)),
+            Ok(ParsedUri::Single(p)) => out.push((n + 1, Ok(p))),
             Ok(ParsedUri::Migration(m)) => out.extend(
                 m.entries
                     .into_iter()
-                    .map(|e| e.map_err(AuthenticatorError::from)),
+                    .map(|e| (n + 1, e.map_err(AuthenticatorError::from))),
             ),
-            Err(e) => out.push(Err(entry_error(e))),
+            Err(e) => out.push((n + 1, Err(entry_error(e)))),
         }
     }
     if out.is_empty() {

@@ -13,8 +13,7 @@
 use super::{parse, ImportFormat, MAX_IMPORT_BYTES};
 use crate::backup::{self, PairingInfo};
 use crate::error::AuthenticatorError;
-use crate::profile::{NewProfile, Profile};
-use crate::uri::{parse_any, ParsedUri};
+use crate::profile::Profile;
 use crate::vault::{AddReport, Vault};
 
 type Result<T, E = AuthenticatorError> = std::result::Result<T, E>;
@@ -217,12 +216,9 @@ pub fn import_bytes(
             Ok(finish(source, total, report, &[], pairings))
         }
         Source::UriList => {
-            let text = std::str::from_utf8(bytes)
-                .map_err(|_| invalid("the URI list is not UTF-8 text"))?;
-            let (inputs, lines) = uri_lines(text);
-            if inputs.is_empty() {
-                return Err(invalid("the file holds no otpauth URI"));
-            }
+            let (lines, inputs): (Vec<usize>, Vec<_>) = super::otpauth_list::parse_numbered(bytes)?
+                .into_iter()
+                .unzip();
             let total = inputs.len();
             let report = vault.add_results(inputs, now)?;
             Ok(finish(source, total, report, &lines, Vec::new()))
@@ -240,36 +236,6 @@ pub fn import_bytes(
             ))
         }
     }
-}
-
-/// Every URI of a text list (a migration URI gives one input per account)
-/// with the line each came from.
-fn uri_lines(text: &str) -> (Vec<Result<NewProfile>>, Vec<usize>) {
-    let mut inputs = Vec::new();
-    let mut lines = Vec::new();
-    for (n, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        match parse_any(line) {
-            Ok(ParsedUri::Single(p)) => {
-                inputs.push(Ok(p));
-                lines.push(n + 1);
-            }
-            Ok(ParsedUri::Migration(m)) => {
-                for e in m.entries {
-                    inputs.push(e.map_err(AuthenticatorError::from));
-                    lines.push(n + 1);
-                }
-            }
-            Err(e) => {
-                inputs.push(Err(AuthenticatorError::from(e)));
-                lines.push(n + 1);
-            }
-        }
-    }
-    (inputs, lines)
 }
 
 fn finish(
