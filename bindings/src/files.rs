@@ -13,7 +13,6 @@ use crate::error::AuthError;
 use crate::guard::guard;
 use crate::records::Profile;
 use countersign_core::import::route::{self, Requested, Source};
-use countersign_core::AuthenticatorError;
 
 /// What an import file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -109,10 +108,7 @@ impl From<route::FileImport> for ImportReport {
                 .map(|s| ImportSkip {
                     index: u32::try_from(s.index).unwrap_or(u32::MAX),
                     line: s.line.and_then(|l| u32::try_from(l).ok()),
-                    duplicate_of: match &s.error {
-                        AuthenticatorError::Duplicate { existing_id } => Some(existing_id.clone()),
-                        _ => None,
-                    },
+                    duplicate_of: crate::records::duplicate_of(&s.error),
                     reason: s.error.to_string(),
                 })
                 .collect(),

@@ -272,6 +272,14 @@ pub struct AddReport {
     pub skipped: Vec<SkippedEntry>,
 }
 
+/// For a skipped duplicate: the profile it duplicates.
+pub(crate) fn duplicate_of(e: &core::AuthenticatorError) -> Option<String> {
+    match e {
+        core::AuthenticatorError::Duplicate { existing_id } => Some(existing_id.clone()),
+        _ => None,
+    }
+}
+
 impl From<core::vault::AddReport> for AddReport {
     fn from(r: core::vault::AddReport) -> Self {
         Self {
@@ -281,12 +289,7 @@ impl From<core::vault::AddReport> for AddReport {
                 .into_iter()
                 .map(|s| SkippedEntry {
                     index: u32::try_from(s.index).unwrap_or(u32::MAX),
-                    duplicate_of: match &s.error {
-                        core::AuthenticatorError::Duplicate { existing_id } => {
-                            Some(existing_id.clone())
-                        }
-                        _ => None,
-                    },
+                    duplicate_of: duplicate_of(&s.error),
                     reason: s.error.to_string(),
                 })
                 .collect(),
