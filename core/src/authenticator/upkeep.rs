@@ -191,11 +191,9 @@ pub(super) fn start(parts: Parts, quiet: Duration) -> Result<Handle> {
         clock,
     } = parts;
     let (tx, rx) = mpsc::channel::<Msg>();
-    let events = Mutex::new(tx.clone());
+    let events = tx.clone();
     vault.watch(Arc::new(move |e| {
-        if let Ok(tx) = events.lock() {
-            let _ = tx.send(Msg::Vault(e));
-        }
+        let _ = events.send(Msg::Vault(e));
     }));
     let shared = Arc::new(Shared {
         listener: Mutex::new(None),
